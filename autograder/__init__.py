@@ -1,0 +1,1 @@
+"""The course's grading tools: release (solutions/ -> course/) and the sandboxed autograder."""
