@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--check", action="store_true", help="write nothing; fail if course/ is out of date"
     )
+    release.add_argument(
+        "--root", type=Path, default=None, help="course root holding solutions/ and course/"
+    )
     return parser
 
 
@@ -21,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "release":
         from . import release
+        from .course import ROOT
 
-        return release.main(args.assignment, check=args.check)
+        return release.main(args.assignment, check=args.check, root=args.root or ROOT)
     raise AssertionError(f"unhandled command {args.command}")

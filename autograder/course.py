@@ -7,6 +7,7 @@ so plain nbgrader and our pipeline always agree on the layout (see nbgrader_conf
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
@@ -28,11 +29,21 @@ ASSIGNMENTS = (
 )
 
 
+def _put_environment_scripts_on_path() -> None:
+    """nbgrader runs helper executables (e.g. `alembic`) by name; find the ones installed
+    beside this interpreter even when the virtual environment was not activated."""
+    scripts = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if scripts not in parts:
+        os.environ["PATH"] = os.pathsep.join([scripts, *parts])
+
+
 def load_config(**overrides: dict) -> Config:
     """Return the course's nbgrader Config, with `overrides` merged on top.
 
     overrides: section name -> {trait: value}, e.g. CourseDirectory={"root": "/tmp/x"}.
     """
+    _put_environment_scripts_on_path()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(PACKAGE_DIR)).load_config()
     for section, values in overrides.items():
         for key, value in values.items():

@@ -46,7 +46,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise NotebookProblem(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        raise NotebookProblem(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     if not text.strip():
         raise NotebookProblem(f"{path}: the file is empty")
     try:
@@ -83,6 +85,11 @@ def check_source_notebook(path: Path) -> nbformat.NotebookNode:
         if any(m in source for m in SOLUTION_MARKERS) and meta and not meta.get("solution"):
             raise NotebookProblem(
                 f"{path}: {cell_label(index, cell)} has solution markers but is not a solution cell"
+            )
+        if any(m in source for m in MARK_SCHEME_MARKERS) and not meta.get("task"):
+            raise NotebookProblem(
+                f"{path}: {cell_label(index, cell)} has a mark scheme, which nbgrader allows only "
+                "in task cells; put the rubric inside the answer cell's solution region"
             )
         if not meta:
             continue

@@ -27,8 +27,10 @@ class ReleaseError(Exception):
     """The release of one assignment could not be generated; the message says why."""
 
 
-def generate(assignment: str, out_dir: Path, db_url: str | None = None) -> dict[str, bytes]:
-    """Generate the student release of `assignment` into `out_dir`.
+def generate(
+    assignment: str, out_dir: Path, db_url: str | None = None, root: Path = course.ROOT
+) -> dict[str, bytes]:
+    """Generate the student release of `assignment` (from root/solutions) into `out_dir`.
 
     Returns {relative path: file bytes} for every file of the release. Notebooks are
     normalised. Raises ReleaseError naming the file and cell for a malformed source.
@@ -36,7 +38,7 @@ def generate(assignment: str, out_dir: Path, db_url: str | None = None) -> dict[
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    source_dir = course.SOLUTIONS / assignment
+    source_dir = root / "solutions" / assignment
     for path in sorted(source_dir.glob("*.ipynb")):
         try:
             check_source_notebook(path)
@@ -47,6 +49,7 @@ def generate(assignment: str, out_dir: Path, db_url: str | None = None) -> dict[
         scratch_path = Path(scratch)
         config = course.load_config(
             CourseDirectory={
+                "root": str(root),
                 "release_directory": str(scratch_path / "release"),
                 "db_url": db_url or f"sqlite:///{scratch_path / 'gradebook.db'}",
             }
@@ -78,14 +81,19 @@ def generate(assignment: str, out_dir: Path, db_url: str | None = None) -> dict[
     return files
 
 
-def release(assignment: str, db_url: str | None = None) -> None:
-    """Regenerate course/<assignment>/ from solutions/<assignment>/, replacing it whole."""
-    course.COURSE.mkdir(exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{assignment}.", dir=course.COURSE))
+def release(assignment: str, db_url: str | None = None, root: Path = course.ROOT) -> None:
+    """Regenerate course/<assignment>/ from solutions/<assignment>/, replacing it whole.
+
+    The new release is generated into a staging folder first, so a failure leaves the
+    previous release untouched.
+    """
+    release_root = root / "course"
+    release_root.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{assignment}.", dir=release_root))
     try:
-        generate(assignment, staging, db_url=db_url)
-        target = course.COURSE / assignment
-        backup = course.COURSE / f".{assignment}.old"
+        generate(assignment, staging, db_url=db_url, root=root)
+        target = release_root / assignment
+        backup = release_root / f".{assignment}.old"
         if backup.exists():
             shutil.rmtree(backup)
         if target.exists():
@@ -96,11 +104,14 @@ def release(assignment: str, db_url: str | None = None) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def stale_files(assignment: str) -> list[str]:
-    """Release files of `assignment` that differ from what solutions/ generates (or are missing/extra)."""
+def stale_files(assignment: str, root: Path = course.ROOT) -> list[str]:
+    """Release files of `assignment` that differ from what solutions/ would generate.
+
+    Returns one line per stale file: differing, missing, or not generated at all.
+    """
     with tempfile.TemporaryDirectory(prefix="nnlab-check-") as scratch:
-        expected = generate(assignment, Path(scratch) / assignment)
-    released_dir = course.COURSE / assignment
+        expected = generate(assignment, Path(scratch) / assignment, root=root)
+    released_dir = root / "course" / assignment
     stale = []
     for rel, data in expected.items():
         path = released_dir / rel
@@ -116,8 +127,8 @@ def stale_files(assignment: str) -> list[str]:
     return stale
 
 
-def main(assignment: str, check: bool) -> int:
-    names = course.resolve_assignments(assignment)
+def main(assignment: str, check: bool, root: Path = course.ROOT) -> int:
+    names = course.resolve_assignments(assignment, root / "solutions")
     if not names:
         print("no assignments found in solutions/", file=sys.stderr)
         return 1
@@ -125,14 +136,14 @@ def main(assignment: str, check: bool) -> int:
     for name in names:
         try:
             if check:
-                stale = stale_files(name)
+                stale = stale_files(name, root=root)
                 for line in stale:
                     print(f"stale: {line}", file=sys.stderr)
                 failures += bool(stale)
                 if not stale:
                     print(f"{name}: course/ is in sync")
             else:
-                release(name, db_url=gradebook_url())
+                release(name, db_url=gradebook_url() if root == course.ROOT else None, root=root)
                 print(f"{name}: released to course/{name}")
         except ReleaseError as error:
             print(f"error: {error}", file=sys.stderr)
