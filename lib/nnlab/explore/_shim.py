@@ -1,0 +1,33 @@
+"""TEMPORARY stand-in for nnlab.surfaces.quadratic until it lands (to be removed)."""
+
+import numpy as np
+
+
+class _Quadratic:
+    def __init__(self, lambdas=(1.0, 10.0)):
+        self.lambdas = tuple(float(v) for v in lambdas)
+        self.name = "quadratic"
+        self.bounds = ((-3.0, 3.0), (-3.0, 3.0))
+        self.minima = [np.zeros(2)]
+
+    def f(self, x):
+        return 0.5 * float(np.dot(self.lambdas, np.asarray(x) ** 2))
+
+    def grad(self, x):
+        return np.asarray(self.lambdas) * np.asarray(x)
+
+    def f_grid(self, X, Y):
+        return 0.5 * (self.lambdas[0] * X**2 + self.lambdas[1] * Y**2)
+
+    def momentum_rate(self, alpha, beta):
+        rates = []
+        for lam in self.lambdas:
+            rates.append(max(abs(np.roots([1.0, -(1 + beta - alpha * lam), beta]))))
+        return max(rates)
+
+    def gd_rate(self, alpha):
+        return max(abs(1 - alpha * lam) for lam in self.lambdas)
+
+
+def quadratic(lambdas=(1.0, 10.0)):
+    return _Quadratic(lambdas)
