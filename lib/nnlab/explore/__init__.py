@@ -9,10 +9,12 @@ autograding (NBGRADER_EXECUTION set) it returns a light placeholder and computes
     step_size_explorer()
 """
 
+from .convolution import convolution_explorer
 from .momentum import momentum_explorer
 from .step_size import step_size_explorer
 
 __all__ = [
+    "convolution_explorer",
     "momentum_explorer",
     "step_size_explorer",
 ]

@@ -31,3 +31,13 @@ class _Quadratic:
 
 def quadratic(lambdas=(1.0, 10.0)):
     return _Quadratic(lambdas)
+
+
+def sample_image():
+    import matplotlib.cbook as cbook
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        import matplotlib.image as mpimg
+
+        rgb = mpimg.imread(f, format="jpg") / 255.0
+    return rgb[..., :3] @ np.array([0.299, 0.587, 0.114])

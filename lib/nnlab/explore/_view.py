@@ -14,6 +14,7 @@ Contract:
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import time
@@ -112,6 +113,7 @@ class Explorer(widgets.VBox):
         self.view = view
         self._update_fn = update
         self.state = None
+        self._holding = False
         self.error = widgets.HTML()
         heading = widgets.HTML(value=f"<b>{title}</b>")
         control_box = widgets.Box(
@@ -125,6 +127,17 @@ class Explorer(widgets.VBox):
         self.update()
 
     def _on_change(self, _change=None):
+        if not self._holding:
+            self.update()
+
+    @contextlib.contextmanager
+    def hold_updates(self):
+        """Change several controls at once with a single redraw at the end."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
         self.update()
 
     def update(self):
