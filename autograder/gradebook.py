@@ -1,0 +1,129 @@
+"""The nbgrader gradebook, written by exactly one process (the grading run's main process).
+
+The gradebook of a run is OUT/gradebook.db and its autograded notebooks live in
+OUT/autograded/<student>/<assignment>/<notebook>.ipynb, i.e. nbgrader's own layout. With
+OUT = grading/ (the course workspace of autograder/nbgrader_config.py) this is the course
+gradebook that formgrader and `nbgrader export` read without any extra option.
+
+    register_assignment(db_url, source_root, assignment)   make the assignment known (once)
+    GradebookWriter(db_url)                                  one connection for a whole run
+        .add_student(student_id, first_name, last_name, email)
+        .record(assignment, notebook, student, cells)        store one graded notebook
+            cells: {grade_id: {"points": float, "needs_manual": bool}}
+    integrity_problems(db_path) -> list[str]                 empty when the database is sound
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import course
+from .notebooks import nbgrader_meta, read_notebook
+
+
+def db_url_for(path: Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def _graded_ids(nb) -> set[str]:
+    return {nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade")}
+
+
+def _is_registered(db_url: str, assignment: str, notebooks: dict[str, set[str]]) -> bool:
+    with Gradebook(db_url) as gb:
+        try:
+            known = gb.find_assignment(assignment)
+        except MissingEntry:
+            return False
+        registered = {nb.name: {cell.name for cell in nb.grade_cells} for nb in known.notebooks}
+    return all(registered.get(name) == ids for name, ids in notebooks.items())
+
+
+def register_assignment(db_url: str, source_root: Path, assignment: str) -> None:
+    """Record `assignment` (its notebooks, graded, answer and locked cells) in the gradebook.
+
+    Uses nbgrader's generate_assignment on a scratch release directory, exactly as
+    `nbgrader generate_assignment` would, and does nothing if the gradebook already knows
+    the same graded cells. Raises RuntimeError with nbgrader's reason on failure.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    source_root = Path(source_root).resolve()
+    notebooks = {
+        path.stem: _graded_ids(read_notebook(path))
+        for path in sorted((source_root / assignment).glob("*.ipynb"))
+    }
+    if _is_registered(db_url, assignment, notebooks):
+        return
+    with tempfile.TemporaryDirectory(prefix="nnlab-register-") as scratch:
+        config = course.load_config(
+            CourseDirectory={
+                "root": str(source_root.parent),
+                "source_directory": source_root.name,
+                "release_directory": str(Path(scratch) / "release"),
+                "db_url": db_url,
+            }
+        )
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        result = api.generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        detail = (result.get("error") or result.get("log") or "").strip().splitlines()
+        raise RuntimeError(
+            f"could not register {assignment} in the gradebook: {detail[-1] if detail else '?'}"
+        )
+
+
+class GradebookWriter:
+    """One open gradebook for a whole run; every method commits before returning."""
+
+    def __init__(self, db_url: str):
+        self.gradebook = Gradebook(db_url)
+
+    def close(self) -> None:
+        self.gradebook.close()
+
+    def add_student(self, student_id: str, first_name=None, last_name=None, email=None) -> None:
+        fields = {
+            k: v
+            for k, v in (("first_name", first_name), ("last_name", last_name), ("email", email))
+            if v
+        }
+        self.gradebook.update_or_create_student(student_id, **fields)
+
+    def record(self, assignment: str, notebook: str, student: str, cells: dict) -> None:
+        """Store the autograded scores of one notebook; a regrade overwrites the old scores.
+
+        cells: {grade_id: {"points": float, "needs_manual": bool}}; graded cells of the
+        assignment that are absent score 0 (the notebook could not be graded).
+        """
+        gb = self.gradebook
+        self.add_student(student)
+        gb.update_or_create_submission(assignment, student)
+        submitted = gb.find_submission_notebook(notebook, assignment, student)
+        for grade in submitted.grades:
+            info = cells.get(grade.name, {})
+            manual = bool(info.get("needs_manual")) or grade.cell_type == "markdown"
+            grade.needs_manual_grade = manual
+            grade.auto_score = None if manual else float(info.get("points", 0.0))
+        gb.db.commit()
+
+
+def integrity_problems(db_path: Path) -> list[str]:
+    """SQLite's own integrity check plus one submission per (student, assignment)."""
+    problems: list[str] = []
+    with sqlite3.connect(str(db_path)) as conn:
+        verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        if verdict != ["ok"]:
+            problems.extend(f"sqlite: {line}" for line in verdict)
+        duplicates = conn.execute(
+            "SELECT student_id, assignment_id, COUNT(*) FROM submitted_assignment "
+            "GROUP BY student_id, assignment_id HAVING COUNT(*) > 1"
+        ).fetchall()
+        problems.extend(f"{s}: {n} submissions of assignment {a}" for s, a, n in duplicates)
+    return problems
+

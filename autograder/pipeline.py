@@ -1,0 +1,601 @@
+"""`python -m autograder grade`: grade every submission of a class, in parallel, resumably.
+
+Input:  SUBMISSIONS/<student_id>/<assignment>/<notebook>.ipynb  (what `import` writes)
+Output, in OUT:
+    grades.csv          one row per (student, assignment): student_id, assignment, score,
+                        max_score, status, one column per graded cell, message
+    feedback/<student>/<assignment>/<notebook>.html    nbgrader's feedback page
+    autograded/<student>/<assignment>/<notebook>.ipynb graded notebooks, for formgrader
+    gradebook.db        nbgrader gradebook (see gradebook.py), written only by this process
+    report.html         score histograms per assignment and per exercise, status counts
+    state.jsonl         append-only record of every graded notebook (fsync'd per line)
+
+Flow: build one Task per (student, assignment, notebook) -> skip tasks whose key (student,
+assignment, notebook, sha256 of the submission bytes, sha256 of the source notebook) is
+already in state.jsonl unless force -> start the pool, and meanwhile grade the SOLUTION
+notebook itself in this process (pre-flight); no result is stored unless it gets full
+automatic marks -> store each result as it arrives: files, gradebook, then the state line.
+A run killed at any point can be rerun: state lines are whole or ignored, the gradebook
+update is one transaction and is repeated for every stored result, and grades.csv is
+rebuilt from the state, one row per student and assignment.
+
+Workers (process pool, spawn start method, or a Dask cluster) only compute: they call
+engine.grade_submission and render the feedback page, and return plain data.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import course
+from .notebooks import nbgrader_meta, read_notebook
+
+STATE_FILE = "state.jsonl"
+STATUS_ORDER = ("error", "timeout", "invalid", "missing", "ok")
+FIXED_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
+
+
+class RunAborted(RuntimeError):
+    """The run cannot proceed (sandbox unavailable, environment check failed, ...)."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook of one student, with everything a worker needs (no shared disk)."""
+
+    student: str
+    assignment: str
+    notebook: str  # expected notebook name, without .ipynb
+    source_path: str
+    source_bytes: bytes = field(repr=False)
+    submission_name: str
+    submission_bytes: bytes = field(repr=False)
+    limits: dict
+    unsafe: bool = False
+    note: str = ""
+
+    @property
+    def key(self) -> dict:
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "notebook": self.notebook,
+            "submission_sha256": sha256(self.submission_bytes),
+            "source_sha256": sha256(self.source_bytes),
+        }
+
+
+def _cell_dict(cell) -> dict:
+    return {
+        "points": float(cell.points),
+        "max_points": float(cell.max_points),
+        "passed": bool(cell.passed),
+        "message": str(cell.message),
+        "needs_manual": bool(getattr(cell, "needs_manual", False)),
+    }
+
+
+def grade_task(task: Task) -> dict:
+    """Worker entry point: grade one notebook, render its feedback; return plain data.
+
+    Never raises for a bad submission. {"fatal": message} means the run must stop
+    (the sandbox cannot be set up on this worker).
+    """
+    import nbformat
+
+    from . import engine
+    from .feedback import message_notebook, render_feedback
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nnlab-task-") as scratch:
+        source = Path(task.source_path)
+        if not source.is_file() or sha256(source.read_bytes()) != sha256(task.source_bytes):
+            source = Path(scratch) / "source" / f"{task.notebook}.ipynb"
+            source.parent.mkdir()
+            source.write_bytes(task.source_bytes)
+        submission = Path(scratch) / "submitted" / f"{task.notebook}.ipynb"
+        submission.parent.mkdir()
+        submission.write_bytes(task.submission_bytes)
+        try:
+            result = engine.grade_submission(
+                source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe
+            )
+        except engine.SandboxUnavailable as error:
+            return {"fatal": f"sandbox unavailable on this worker: {error}"}
+        except Exception as error:  # the batch continues; the row says what happened
+            return {
+                **task.key,
+                "status": "error",
+                "message": f"internal grading error: {type(error).__name__}: {error}",
+                "score": 0.0,
+                "max_score": 0.0,
+                "cells": {},
+                "duration": time.monotonic() - started,
+                "note": task.note,
+            }
+    cells = {gid: _cell_dict(cell) for gid, cell in result.cells.items()}
+    message = result.message
+    if task.note:
+        message = f"{task.note}; {message}" if message else task.note
+    record = {
+        **task.key,
+        "status": result.status,
+        "message": message,
+        "score": float(result.score),
+        "max_score": float(result.max_score),
+        "cells": cells,
+        "duration": float(result.duration),
+        "note": task.note,
+    }
+    graded = result.notebook if result.notebook is not None else message_notebook(message)
+    try:
+        record["feedback_html"] = render_feedback(
+            graded, cells, result.score, result.max_score,
+            task.assignment, task.student, task.notebook,
+        )
+    except Exception as error:  # a feedback page must never cost the grade
+        record["feedback_html"] = f"<p>feedback could not be rendered: {error}</p>"
+    if result.notebook is not None:
+        record["autograded_ipynb"] = nbformat.writes(result.notebook)
+    return record
+
+
+# ------------------------------------------------------------------------ state file
+
+
+class StateFile:
+    """Append-only JSONL; the newest line for a (student, assignment, notebook) wins."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[tuple, dict] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                    self.records[self.ident(record)] = record
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue  # a line cut short by a kill: that notebook is graded again
+        self.handle = None
+
+    @staticmethod
+    def ident(record: dict) -> tuple:
+        return (record["student"], record["assignment"], record["notebook"])
+
+    def lookup(self, task: Task) -> dict | None:
+        record = self.records.get((task.student, task.assignment, task.notebook))
+        key = task.key
+        if record and all(record.get(k) == key[k] for k in ("submission_sha256", "source_sha256")):
+            return record
+        return None
+
+    def append(self, record: dict) -> None:
+        if self.handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.path, "ab")
+            if self.handle.tell() and not self.path.read_bytes().endswith(b"\n"):
+                self.handle.write(b"\n")  # seal a line cut short by a kill
+        self.handle.write((json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.records[self.ident(record)] = record
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+# ---------------------------------------------------------------------- discovery
+
+
+@dataclass
+class Plan:
+    tasks: list[Task]
+    missing: list[tuple[str, str, str]]  # (student, assignment, notebook)
+    students: dict[str, dict]  # id -> roster fields
+    columns: dict[str, list[tuple[str, str, str, float, bool]]]  # see graded_columns
+    notebooks: dict[str, list[str]]  # assignment -> notebook names
+
+
+def graded_columns(source_root: Path, assignments: list[str], qualify: bool) -> dict:
+    """{assignment: [(column, notebook, grade_id, points, manual), ...]} in notebook order."""
+    columns: dict[str, list] = {}
+    for assignment in assignments:
+        notebooks = sorted((source_root / assignment).glob("*.ipynb"))
+        entries = []
+        for path in notebooks:
+            for cell in read_notebook(path).cells:
+                meta = nbgrader_meta(cell)
+                if not meta.get("grade"):
+                    continue
+                gid = meta["grade_id"]
+                name = gid if len(notebooks) == 1 else f"{path.stem}:{gid}"
+                if qualify:
+                    name = f"{assignment}/{name}"
+                manual = bool(meta.get("solution")) or cell.cell_type != "code"
+                entries.append((name, path.stem, gid, float(meta.get("points", 0)), manual))
+        columns[assignment] = entries
+    return columns
+
+
+def find_submission(folder: Path, notebook: str, single: bool) -> tuple[Path | None, str]:
+    """The student's file for `notebook` in `folder`, and a note when it was renamed."""
+    expected = folder / f"{notebook}.ipynb"
+    if expected.is_file():
+        return expected, ""
+    candidates = sorted(p for p in folder.glob("*.ipynb") if p.is_file()) if folder.is_dir() else []
+    if single and len(candidates) == 1:
+        return candidates[0], f"graded {candidates[0].name} as {notebook}.ipynb (renamed)"
+    return None, ""
+
+
+def plan_run(
+    source_root: Path,
+    assignments: list[str],
+    submissions: Path,
+    roster: dict[str, dict],
+    limits: dict,
+    unsafe: bool,
+) -> Plan:
+    students = dict(roster)
+    if submissions.is_dir():
+        for entry in sorted(submissions.iterdir()):
+            if entry.is_dir() and not entry.name.startswith((".", "_")):
+                students.setdefault(entry.name, {})
+    columns = graded_columns(source_root, assignments, qualify=len(assignments) > 1)
+    tasks: list[Task] = []
+    missing = []
+    notebooks = {}
+    for assignment in assignments:
+        sources = sorted((source_root / assignment).glob("*.ipynb"))
+        notebooks[assignment] = [source.stem for source in sources]
+        for source in sources:
+            source_bytes = source.read_bytes()
+            for student in sorted(students):
+                path, note = find_submission(
+                    submissions / student / assignment, source.stem, single=len(sources) == 1
+                )
+                if path is None:
+                    missing.append((student, assignment, source.stem))
+                    continue
+                tasks.append(
+                    Task(
+                        student=student, assignment=assignment, notebook=source.stem,
+                        source_path=str(source), source_bytes=source_bytes,
+                        submission_name=path.name, submission_bytes=path.read_bytes(),
+                        limits=limits, unsafe=unsafe, note=note,
+                    )
+                )
+    return Plan(tasks, missing, students, columns, notebooks)
+
+
+# ------------------------------------------------------------------------ pre-flight
+
+
+def preflight(source_root: Path, assignments: list[str], limits: dict, unsafe: bool) -> None:
+    """Grade each solution notebook as if it were a submission; raise RunAborted unless
+    every automatically graded cell gets its full points."""
+    from . import engine
+
+    for assignment in assignments:
+        for source in sorted((source_root / assignment).glob("*.ipynb")):
+            try:
+                result = engine.grade_submission(
+                    source, source, limits=engine.Limits(**limits), unsafe=unsafe
+                )
+            except engine.SandboxUnavailable as error:
+                raise RunAborted(
+                    f"the grading sandbox is unavailable: {error}\n"
+                    "Install bubblewrap (apt install bubblewrap) or, on a machine you trust "
+                    "with this class's code, pass --unsafe."
+                ) from None
+            lost = [
+                f"{gid}: {cell.message or 'failed'}"
+                for gid, cell in result.cells.items()
+                if not getattr(cell, "needs_manual", False) and cell.points < cell.max_points
+            ]
+            if result.status != "ok" or lost:
+                detail = "\n  ".join(lost) or result.message
+                raise RunAborted(
+                    f"environment check failed: the solution of {assignment}/{source.name} "
+                    f"does not get full marks here (status {result.status}):\n  {detail}\n"
+                    "Nothing was graded. Fix the grading environment (missing package? "
+                    "wrong nnlab?) and run again."
+                )
+
+
+# -------------------------------------------------------------------------- storing
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Store:
+    """Everything that writes to OUT; lives only in the main process."""
+
+    def __init__(self, out: Path, state: StateFile, gradebook):
+        self.out = out
+        self.state = state
+        self.gradebook = gradebook
+
+    def save(self, record: dict) -> None:
+        feedback = record.pop("feedback_html", None)
+        autograded = record.pop("autograded_ipynb", None)
+        where = Path(record["student"]) / record["assignment"]
+        if feedback is not None:
+            _atomic_write(self.out / "feedback" / where / f"{record['notebook']}.html",
+                          feedback.encode("utf-8"))
+        if autograded is not None:
+            _atomic_write(self.out / "autograded" / where / f"{record['notebook']}.ipynb",
+                          autograded.encode("utf-8"))
+        self.to_gradebook(record)
+        record["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.state.append(record)
+
+    def to_gradebook(self, record: dict) -> None:
+        self.gradebook.record(
+            record["assignment"], record["notebook"], record["student"], record["cells"]
+        )
+
+
+# ------------------------------------------------------------------------ executors
+
+
+class LocalPool:
+    def __init__(self, workers: int):
+        context = multiprocessing.get_context("spawn")
+        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    def submit(self, function, task):
+        return self.executor.submit(function, task)
+
+    def as_completed(self, futures):
+        return cf.as_completed(list(futures))
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def _crash_record(task: Task, error: BaseException) -> dict:
+    return {
+        **task.key,
+        "status": "error",
+        "message": f"the grading process died ({type(error).__name__}); graded twice, same result",
+        "score": 0.0,
+        "max_score": 0.0,
+        "cells": {},
+        "duration": 0.0,
+        "note": task.note,
+    }
+
+
+def execute(tasks, make_pool, store: Store, progress, checks) -> None:
+    """Run `tasks` on pools from `make_pool()`, storing results after `checks()` passed.
+
+    A task whose worker process dies is retried once in a fresh pool, then recorded as
+    an error, so one pathological submission cannot stop the class.
+    """
+    attempts: Counter = Counter()  # keyed by (student, assignment, notebook)
+    pending = list(tasks)
+    checked = False
+    while pending:
+        pool = make_pool()
+        futures = {pool.submit(grade_task, task): task for task in pending}
+        if not checked:
+            try:
+                checks()
+            except BaseException:
+                pool.shutdown(cancel=True)
+                raise
+            checked = True
+        pending = []
+        try:
+            for future in pool.as_completed(futures):
+                task = futures[future]
+                try:
+                    record = future.result()
+                except Exception as error:
+                    ident = (task.student, task.assignment, task.notebook)
+                    attempts[ident] += 1
+                    if attempts[ident] >= 2:
+                        record = _crash_record(task, error)
+                    else:
+                        pending.append(task)
+                        continue
+                if "fatal" in record:
+                    raise RunAborted(record["fatal"])
+                store.save(record)
+                progress.update(f"{task.student} {task.assignment} {record['status']}")
+        finally:
+            pool.shutdown(cancel=True)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def build_rows(plan: Plan, records: dict, assignments: list[str]) -> list[dict]:
+    """One row per (student, assignment): totals, status, per-cell points, message."""
+    rows = []
+    for assignment in assignments:
+        entries = plan.columns[assignment]
+        notebooks = plan.notebooks[assignment]
+        for student in sorted(plan.students):
+            row = {"student_id": student, "assignment": assignment}
+            found = [records.get((student, assignment, nb)) for nb in notebooks]
+            statuses = [r["status"] if r else "missing" for r in found]
+            messages = [r["message"] for r in found if r and r.get("message")]
+            if all(status == "missing" for status in statuses):
+                messages = ["no submission"]
+            row["status"] = next(s for s in STATUS_ORDER if s in statuses or s == "ok")
+            row["score"] = round(sum(r["score"] for r in found if r), 6)
+            row["max_score"] = sum(points for _, _, _, points, _ in entries)
+            by_notebook = {nb: r for nb, r in zip(notebooks, found, strict=True)}
+            for column, nb, gid, _, manual in entries:
+                record = by_notebook.get(nb)
+                cell = (record or {}).get("cells", {}).get(gid)
+                if manual or (cell and cell.get("needs_manual")):
+                    row[column] = ""
+                else:
+                    row[column] = round(cell["points"], 6) if cell else 0.0
+            row["message"] = "; ".join(messages)
+            rows.append(row)
+    return rows
+
+
+def write_grades(path: Path, rows: list[dict], columns: dict) -> None:
+    cell_columns = [entry[0] for entries in columns.values() for entry in entries]
+    header = FIXED_COLUMNS + cell_columns + ["message"]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: row.get(key, "") for key in header})
+    os.replace(tmp, path)
+
+
+def summary_lines(rows: list[dict], slowest: list) -> list[str]:
+    counts = Counter(row["status"] for row in rows)
+    lines = ["status: " + ", ".join(f"{s} {counts.get(s, 0)}" for s in reversed(STATUS_ORDER))]
+    if slowest:
+        lines.append("slowest submissions:")
+        lines.extend(f"  {secs:6.1f} s  {student}  {assignment}" for secs, student, assignment
+                     in slowest)
+    return lines
+
+
+# ------------------------------------------------------------------------------ run
+
+
+@dataclass
+class Options:
+    assignment: str
+    submissions: Path
+    out: Path
+    workers: int = 0
+    cell_timeout: float | None = None
+    memory_mb: int | None = None
+    force: bool = False
+    scheduler: str | None = None
+    roster: Path | None = None
+    unsafe: bool = False
+    source_root: Path = course.SOLUTIONS
+
+
+def limits_from(options: Options) -> dict:
+    from . import engine
+
+    limits = asdict(engine.Limits())
+    if options.cell_timeout:
+        limits["cell_timeout"] = float(options.cell_timeout)
+    if options.memory_mb:
+        limits["memory_mb"] = int(options.memory_mb)
+    return limits
+
+
+def run(options: Options, stream=None) -> int:
+    """Grade; return the exit status (0: every submission has a row). Raises RunAborted."""
+    from .gradebook import GradebookWriter, db_url_for, register_assignment
+    from .importer import default_roster_path, read_roster
+    from .report import write_report
+
+    stream = stream or sys.stdout
+    source_root = Path(options.source_root)
+    assignments = course.resolve_assignments(options.assignment, source_root)
+    if not assignments:
+        raise RunAborted(f"no assignments found in {source_root}")
+    roster_path = options.roster or default_roster_path(options.submissions)
+    roster = read_roster(roster_path) if roster_path and Path(roster_path).is_file() else {}
+    if not options.submissions.is_dir():
+        raise RunAborted(f"submissions folder {options.submissions} does not exist")
+
+    limits = limits_from(options)
+    plan = plan_run(source_root, assignments, options.submissions, roster, limits, options.unsafe)
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    state = StateFile(out / STATE_FILE)
+    todo = [t for t in plan.tasks if options.force or state.lookup(t) is None]
+    reused = [state.lookup(t) for t in plan.tasks if t not in todo]
+
+    db_url = db_url_for(out / "gradebook.db")
+    for assignment in assignments:
+        register_assignment(db_url, source_root, assignment)
+    writer = GradebookWriter(db_url)
+    try:
+        for student, fields in sorted(plan.students.items()):
+            writer.add_student(student, fields.get("first_name"), fields.get("last_name"),
+                               fields.get("email"))
+        store = Store(out, state, writer)
+        for record in reused:  # repeat the idempotent update: the gradebook may lag the state
+            store.to_gradebook(record)
+        print(
+            f"grading {len(todo)} notebooks ({len(reused)} unchanged since the last run, "
+            f"{len(plan.missing)} missing) of {len(plan.students)} students",
+            file=stream, flush=True,
+        )
+        if todo:
+            from .progress import Progress
+
+            progress = Progress(len(todo), stream)
+            if options.scheduler:
+                from .cluster import ClusterUnavailable, DaskPool
+
+                def make_pool():
+                    try:
+                        return DaskPool(options.scheduler)
+                    except ClusterUnavailable as error:
+                        raise RunAborted(str(error)) from None
+            else:
+                workers = options.workers or os.cpu_count() or 1
+
+                def make_pool():
+                    return LocalPool(min(workers, len(todo)))
+
+            def checks():
+                preflight(source_root, assignments, limits, options.unsafe)
+
+            try:
+                execute(todo, make_pool, store, progress, checks)
+            finally:
+                progress.close()
+    finally:
+        writer.close()
+        state.close()
+
+    records = {StateFile.ident(r): r for r in state.records.values()}
+    rows = build_rows(plan, records, assignments)
+    write_grades(out / "grades.csv", rows, plan.columns)
+    current = [records[(t.student, t.assignment, t.notebook)] for t in plan.tasks
+               if (t.student, t.assignment, t.notebook) in records]
+    slowest = sorted(
+        ((r["duration"], r["student"], r["assignment"]) for r in current), reverse=True
+    )[:5]
+    report_columns = {a: [(e[0], e[3]) for e in plan.columns[a] if not e[4]] for a in assignments}
+    write_report(out / "report.html", rows, report_columns, slowest)
+    for line in summary_lines(rows, slowest):
+        print(line, file=stream)
+    print(f"wrote {out / 'grades.csv'}, {out / 'report.html'}, feedback in {out / 'feedback'}",
+          file=stream, flush=True)
+    return 0
