@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Layer", "as_batch", "check_rng"]
+from ..functions import NonFiniteInputError
+
+__all__ = ["Layer", "as_batch", "check_rng", "NonFiniteInputError"]
 
 
 def as_batch(x, layer: str, ndim: int | None = None, min_ndim: int = 1) -> np.ndarray:
     """Return ``x`` as a float64 array after checking its rank and that it is finite.
 
-    Raises ValueError naming the layer, the expected rank and the shape received.
+    Raises ValueError naming the layer, the expected rank and the shape received, and
+    NonFiniteInputError (a ValueError) for NaN/inf, so a training loop can recognise
+    divergence.
     """
     x = np.asarray(x, dtype=np.float64)
     if ndim is not None and x.ndim != ndim:
@@ -30,7 +34,7 @@ def as_batch(x, layer: str, ndim: int | None = None, min_ndim: int = 1) -> np.nd
         raise ValueError(f"{layer} expected at least {min_ndim}-D input, got shape {x.shape}")
     if not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{layer} received non-finite input ({bad} NaN/inf entries)")
+        raise NonFiniteInputError(f"{layer} received non-finite input ({bad} NaN/inf entries)")
     return x
 
 
