@@ -15,14 +15,23 @@ gradebook that formgrader and `nbgrader export` read without any extra option.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import course
 from .notebooks import nbgrader_meta, read_notebook
+
+# nbgrader's Gradebook runs the `alembic` command; find it next to this Python even when
+# the environment is used without being activated.
+if shutil.which("alembic") is None:
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 
 def db_url_for(path: Path) -> str:
@@ -103,7 +112,10 @@ class GradebookWriter:
         """
         gb = self.gradebook
         self.add_student(student)
-        gb.update_or_create_submission(assignment, student)
+        with warnings.catch_warnings():
+            # nbgrader's add_submission trips SQLAlchemy's autoflush notice; harmless.
+            warnings.simplefilter("ignore")
+            gb.update_or_create_submission(assignment, student)
         submitted = gb.find_submission_notebook(notebook, assignment, student)
         for grade in submitted.grades:
             info = cells.get(grade.name, {})

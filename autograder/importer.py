@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import re
 import shutil
 import sys
@@ -122,7 +123,10 @@ class Found:
 def _collector(pattern: str):
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
-    return FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[".ipynb"])
+    # A quiet logger: not matching one of several patterns is expected, not a warning.
+    quiet = logging.getLogger("autograder.import.collect")
+    quiet.setLevel(logging.ERROR)
+    return FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[".ipynb"], log=quiet)
 
 
 def _name_key(text: str) -> str:

@@ -73,6 +73,10 @@ class Task:
     note: str = ""
 
     @property
+    def display_name(self) -> str:
+        return f"{self.student}/{self.assignment}/{self.submission_name}"
+
+    @property
     def key(self) -> dict:
         return {
             "student": self.student,
@@ -132,7 +136,8 @@ def grade_task(task: Task) -> dict:
                 "note": task.note,
             }
     cells = {gid: _cell_dict(cell) for gid, cell in result.cells.items()}
-    message = result.message
+    # Name the student's file, not the worker's scratch copy.
+    message = result.message.replace(str(submission), task.display_name)
     if task.note:
         message = f"{task.note}; {message}" if message else task.note
     record = {
@@ -449,8 +454,8 @@ def build_rows(plan: Plan, records: dict, assignments: list[str]) -> list[dict]:
             if all(status == "missing" for status in statuses):
                 messages = ["no submission"]
             row["status"] = next(s for s in STATUS_ORDER if s in statuses or s == "ok")
-            row["score"] = round(sum(r["score"] for r in found if r), 6)
-            row["max_score"] = sum(points for _, _, _, points, _ in entries)
+            row["score"] = round(float(sum(r["score"] for r in found if r)), 6)
+            row["max_score"] = float(sum(points for _, _, _, points, _ in entries))
             by_notebook = {nb: r for nb, r in zip(notebooks, found, strict=True)}
             for column, nb, gid, _, manual in entries:
                 record = by_notebook.get(nb)
