@@ -1,0 +1,203 @@
+"""Tests for nnlab.check: the assertions visible notebook tests call."""
+
+import numpy as np
+import pytest
+from nnlab import check
+from nnlab.check import CheckFailed
+
+
+@pytest.fixture(autouse=True)
+def silent(capfd):
+    """Every check, passing or failing, must write nothing to stdout or stderr."""
+    yield
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def fails(fn, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailed) as info:
+        fn(*args, **kwargs)
+    assert isinstance(info.value, AssertionError)
+    return str(info.value)
+
+
+def test_close_passes_for_arrays_lists_tuples_and_scalars():
+    check.close(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0 + 1e-9]]))
+    check.close([1.0, 2.0], np.array([1.0, 2.0]))
+    check.close((1, 2), [1.0, 2.0])
+    check.close(0.5, 0.5 + 1e-10)
+    check.close(np.float64(3.0), 3)
+    check.close(np.array([True, False]), [1.0, 0.0])
+
+
+def test_close_reports_shape_mismatch_with_transpose_hint():
+    msg = fails(check.close, np.zeros((3, 2)), np.zeros((2, 3)), name="W")
+    assert "(3, 2)" in msg and "(2, 3)" in msg
+    assert "transpose" in msg and "W.T" in msg
+    msg = fails(check.close, np.zeros((4, 1)), np.zeros(4))
+    assert "(4, 1)" in msg and "(4,)" in msg and "ravel" in msg
+    msg = fails(check.close, np.zeros(5), np.zeros(4))
+    assert "(5,)" in msg and "(4,)" in msg and "transpose" not in msg
+
+
+def test_close_reports_nan_and_inf_with_location():
+    actual = np.array([[1.0, 2.0], [np.nan, 4.0]])
+    msg = fails(check.close, actual, np.ones((2, 2)), name="probs")
+    assert "probs contains NaN" in msg and "(1, 0)" in msg and "1 of 4" in msg
+    msg = fails(check.close, [1.0, np.inf], [1.0, 2.0])
+    assert "inf" in msg
+    # NaN expected in the same places is accepted
+    check.close([np.nan, 1.0], [np.nan, 1.0])
+
+
+def test_close_shows_relative_error_next_to_tolerance():
+    msg = fails(check.close, [1.0, 2.0, 3.5], [1.0, 2.0, 3.0], rtol=1e-6, name="loss")
+    assert "loss is not close" in msg
+    assert "1 of 3 entries differ" in msg and "index (2,)" in msg
+    assert "got 3.5" in msg and "expected 3" in msg
+    rel = 0.5 / 3.0
+    assert f"relative error {rel:.2e}" in msg
+    assert "rtol=1e-06" in msg
+
+
+def test_close_hints_at_constant_factor_and_sign():
+    expected = np.array([0.2, -0.4, 1.0])
+    msg = fails(check.close, expected * 2, expected)
+    assert "2 x the expected" in msg and "1/2" in msg
+    msg = fails(check.close, -expected, expected)
+    assert "wrong sign" in msg
+
+
+@pytest.mark.parametrize("garbage, words", [
+    (None, "None"),
+    ("0.5", "str"),
+    ({"a": 1}, "dict"),
+    ([1.0, "x"], "str"),
+    ([[1.0, 2.0], [3.0]], "ragged"),
+    (np.array(["a", "b"]), "dtype"),
+    (1 + 2j, "complex"),
+    (np.array([1 + 1j]), "dtype"),
+    (object(), "object"),
+])
+def test_close_rejects_non_numeric_input_clearly(garbage, words):
+    msg = fails(check.close, garbage, [1.0, 2.0], name="answer")
+    assert "answer" in msg and words in msg
+
+
+def test_close_does_not_trust_objects_that_lie():
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(self), dtype=bool)
+
+        def __sub__(self, other):
+            return np.zeros(np.shape(self))
+
+        __rsub__ = __sub__
+
+        def __abs__(self):
+            return np.zeros(np.shape(self))
+
+    liar = np.array([5.0, 6.0]).view(Liar)
+    fails(check.close, liar, [1.0, 2.0])
+
+    class AlwaysEqual(float):
+        def __eq__(self, other):
+            return True
+
+        def __sub__(self, other):
+            return 0.0
+
+    fails(check.number, AlwaysEqual(5.0), 1.0)
+
+    class SneakyStr(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    fails(check.choice, SneakyStr("Z"), ("A", "B"))
+
+
+def test_number():
+    check.number(0.25, 0.25)
+    check.number(np.array(0.25), 0.25)
+    msg = fails(check.number, np.array([0.25, 0.5]), 0.25, name="lr")
+    assert "lr should be a single number" in msg and "(2,)" in msg
+    msg = fails(check.number, 0.3, 0.25, rtol=1e-3)
+    assert "relative error 2.00e-01" in msg and "rtol=1e-03" in msg
+
+
+def test_shape_with_wildcards_and_hints():
+    check.shape(np.zeros((5, 10)), (5, 10))
+    check.shape(np.zeros((7, 10)), (None, 10))
+    check.shape([[1, 2, 3]], (1, 3))
+    msg = fails(check.shape, np.zeros((10, 5)), (5, 10), name="scores")
+    assert "(10, 5)" in msg and "(5, 10)" in msg and "scores.T" in msg
+    msg = fails(check.shape, np.zeros((7, 3)), (None, 10))
+    assert "(7, 3)" in msg and "(None, 10)" in msg
+    msg = fails(check.shape, np.zeros(3), (3, 1))
+    assert "[:, None]" in msg
+
+
+def test_finite():
+    check.finite(np.ones(3))
+    msg = fails(check.finite, np.array([1.0, -np.inf]), name="loss")
+    assert "loss contains inf" in msg and "(1,)" in msg
+    assert "NaN" in fails(check.finite, float("nan"))
+
+
+def test_choice():
+    check.choice("B", ("A", "B", "C", "D"))
+    msg = fails(check.choice, "E", ("A", "B", "C", "D"))
+    assert "answer must be one of 'A', 'B', 'C', 'D'" in msg and "'E'" in msg
+    msg = fails(check.choice, "b", ("A", "B", "C", "D"))
+    assert "did you mean 'B'" in msg
+    msg = fails(check.choice, 2, ("A", "B"), name="q3")
+    assert "q3 must be one of 'A', 'B'" in msg and "int" in msg
+    assert "empty" in fails(check.choice, "", ("A", "B"))
+
+
+def test_gradient_accepts_correct_and_rejects_wrong_gradients():
+    a = np.array([1.0, -2.0, 0.5])
+
+    def f(w):
+        return float(np.sum(a * w**2))
+
+    w = np.array([0.3, -1.2, 2.0])
+    w_before = w.copy()
+    check.gradient(f, w, 2 * a * w)
+    check.gradient(f, w, lambda v: 2 * a * v)
+    np.testing.assert_array_equal(w, w_before)
+
+    msg = fails(check.gradient, f, w, a * w, name="dw")
+    assert "dw does not match" in msg and "tolerance 1e-06" in msg
+    assert "0.5 x the expected" in msg
+    wrong = 2 * a * w
+    wrong[1] += 1.0
+    msg = fails(check.gradient, f, w, wrong)
+    assert "index (1,)" in msg
+    assert "(3, 1)" in fails(check.gradient, f, w, (2 * a * w)[:, None])
+
+
+def test_gradient_swallows_student_output_and_reports_their_errors():
+    def noisy(w):
+        print("debugging", w)
+        import sys
+
+        print("oops", file=sys.stderr)
+        return float(np.sum(w))
+
+    check.gradient(noisy, np.zeros(2), np.ones(2))
+
+    def broken(w):
+        return 1.0 / 0.0
+
+    assert "ZeroDivisionError" in fails(check.gradient, broken, np.zeros(2), np.ones(2))
+    assert "single number" in fails(check.gradient, lambda w: w, np.zeros(2), np.ones(2))
+
+
+def test_checks_do_not_warn(recwarn):
+    fails(check.close, np.array([np.inf, 1.0]), [1.0, np.inf])
+    fails(check.close, np.array([1e308, 1.0]), [-1e308, 1.0])
+    check.close(np.zeros(2), np.zeros(2))
+    assert len(recwarn) == 0
