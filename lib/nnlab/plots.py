@@ -228,6 +228,26 @@ def feature_map(image, fmap, kernel=None, axes=None, title="Convolution"):
     return axes
 
 
+def network_positions(layer_sizes):
+    """Node coordinates for a layered diagram: list of arrays (size, 2), layer i at x = i."""
+    tallest = max(int(s) for s in layer_sizes)
+    return [
+        np.column_stack([np.full(int(s), i), (np.arange(s) - (s - 1) / 2) / max(tallest, 1)])
+        for i, s in enumerate(layer_sizes)
+    ]
+
+
+def network_edges(positions, keep):
+    """Line segments (E, 2, 2) joining every kept unit to every kept unit of the next layer."""
+    segments = [
+        [positions[layer][a], positions[layer + 1][b]]
+        for layer in range(len(positions) - 1)
+        for a in np.flatnonzero(keep[layer])
+        for b in np.flatnonzero(keep[layer + 1])
+    ]
+    return np.array(segments, dtype=float).reshape(-1, 2, 2)
+
+
 def network_diagram(layer_sizes, dropped=None, ax=None, title="Network"):
     """Draw a fully connected network; dropped units are hollow and lose their edges.
 
@@ -247,18 +267,8 @@ def network_diagram(layer_sizes, dropped=None, ax=None, title="Network"):
         np.ones(s, bool) if d is None else ~np.asarray(d, bool)
         for s, d in zip(layer_sizes, dropped, strict=True)
     ]
-    tallest = max(layer_sizes)
-    positions = [
-        np.column_stack(
-            [np.full(s, i), (np.arange(s) - (s - 1) / 2) * (tallest / max(s, 1)) / max(tallest, 1)]
-        )
-        for i, s in enumerate(layer_sizes)
-    ]
-    segments = []
-    for left in range(len(layer_sizes) - 1):
-        for a in np.flatnonzero(keep[left]):
-            for b in np.flatnonzero(keep[left + 1]):
-                segments.append([positions[left][a], positions[left + 1][b]])
+    positions = network_positions(layer_sizes)
+    segments = network_edges(positions, keep)
     from matplotlib.collections import LineCollection
 
     ax.add_collection(LineCollection(segments, colors="0.6", linewidths=0.6))

@@ -41,3 +41,20 @@ def sample_image():
 
         rgb = mpimg.imread(f, format="jpg") / 255.0
     return rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
+
+
+def polynomial_1d(n, rng, noise=0.3, degree_true=3):
+    x = rng.uniform(-1, 1, size=n)
+    y = 1.5 * x**3 - x + 0.3 + noise * rng.normal(size=n)
+    return x, y
+
+
+def moons(n, rng, noise=0.2):
+    n_top = n // 2
+    angle_top = rng.uniform(0, np.pi, n_top)
+    angle_bottom = rng.uniform(0, np.pi, n - n_top)
+    top = np.column_stack([np.cos(angle_top), np.sin(angle_top)])
+    bottom = np.column_stack([1 - np.cos(angle_bottom), 0.5 - np.sin(angle_bottom)])
+    X = np.vstack([top, bottom]) + noise * rng.normal(size=(n, 2))
+    y = np.r_[np.zeros(n_top, int), np.ones(n - n_top, int)]
+    return X, y

@@ -133,8 +133,8 @@ def momentum_explorer(
                 label=f"{name}: theory ‖x₀‖ρᵏ",
             )
         )
-    view.dynamic(ax_path.legend(fontsize=7, loc="upper right"))
-    view.dynamic(ax_loss.legend(fontsize=6, loc="lower left"))
+    ax_path.legend(fontsize=7, loc="upper right")
+    ax_loss.legend(fontsize=6, loc="lower left")
 
     if not compare:
         ax_rate = view.axes[2]
@@ -160,7 +160,7 @@ def momentum_explorer(
             *ax_rate.plot([], [], "o", color=plots.PALETTE[3], markersize=7, label="measured")
         )
         rate_text = view.dynamic(ax_rate.text(0.02, 1.12, "", fontsize=8, va="top"))
-        view.dynamic(ax_rate.legend(fontsize=7, loc="lower left"))
+        ax_rate.legend(fontsize=7, loc="lower left")
 
     controls = {
         "alpha": widgets.FloatSlider(

@@ -156,7 +156,7 @@ def step_size_explorer(
     ax_loss.set_title("Loss per step (log scale)")
     ax_loss.set_xlabel("step k")
     ax_loss.set_ylabel("f(x_k)")
-    view.dynamic(ax_loss.legend(fontsize=7, loc="lower left"))  # drawn over the curves
+    ax_loss.legend(fontsize=7, loc="lower left")
 
     slider = widgets.FloatSlider(
         value=lr,
