@@ -1,0 +1,563 @@
+"""Grade one submission: student cells in a sandboxed kernel, test cells in trusted code.
+
+Contract: grade_submission(source, submission, limits=Limits(), unsafe=False,
+workdir_files=(), kernel=None) -> SubmissionResult. It never raises because of the submission
+(unreadable, wrong notebook, crashing or hostile code give status 'invalid', 'error' or
+'timeout' with a message); it raises SandboxUnavailable only when isolation is impossible and
+unsafe is False.
+
+How a notebook is assembled (the SOURCE notebook decides everything that earns points):
+  - the source's cells are walked in order;
+  - answer cells come from the submission, matched by grade_id (first occurrence wins; a
+    missing answer cell runs the release stub, so its tests fail);
+  - locked cells and test cells always come from the source, whatever the student did to
+    their copy (edited, deleted, duplicated, re-typed);
+  - cells the student added (no known grade_id) run right after the known cell they follow;
+  - test cells run in trusted code (trusted.py), never in the kernel;
+  - points come from the source; the submission's outputs and metadata are ignored.
+The graded notebook returned for feedback holds the student's cells with fresh outputs, and
+every test cell with its visible source only and a passed/failed output (a failure is an
+`error` output, so nbgrader's own grade logic agrees with the score).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import queue
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import bridge as bridge_module
+from .notebooks import (
+    HIDDEN_MARKERS,
+    NotebookProblem,
+    check_source_notebook,
+    grade_id,
+    is_answer_cell,
+    is_test_cell,
+    nbgrader_meta,
+    read_notebook,
+)
+from .sandbox import KernelDied, KernelPool, Limits, SandboxedKernel, SandboxUnavailable
+from .trusted import (
+    Bridge,
+    CellTimeout,
+    TestCell,
+    TrustedRunner,
+    hidden_line_numbers,
+    import_statements,
+)
+
+__all__ = [
+    "CellResult", "EnvironmentProblem", "KernelPool", "Limits", "SandboxUnavailable",
+    "SubmissionResult", "grade_submission", "verify_environment",
+]
+
+TRUNCATION_NOTE = "\n[output truncated: the submission exceeded the output limit of {} bytes]\n"
+
+
+class EnvironmentProblem(RuntimeError):
+    """The grading environment itself is broken (not the submission's fault)."""
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str  # student-safe
+    needs_manual: bool = False
+
+
+@dataclass
+class SubmissionResult:
+    status: str  # 'ok' | 'timeout' | 'error' | 'invalid'
+    message: str
+    score: float
+    max_score: float
+    cells: dict[str, CellResult]
+    duration: float
+    notebook: nbformat.NotebookNode | None = None
+    notes: list[str] = field(default_factory=list)
+    output_truncated: bool = False
+
+
+# ------------------------------------------------------------------------------ source side
+
+
+@dataclass
+class SourceCell:
+    kind: str  # 'answer' | 'manual' | 'test' | 'locked' | 'free'
+    grade_id: str | None
+    source: str
+    cell_type: str
+    points: float
+    release: nbformat.NotebookNode  # the cell as the student received it (with checksum)
+    test: TestCell | None = None
+
+
+@dataclass
+class SourceInfo:
+    path: Path
+    cells: list[SourceCell]
+    metadata: dict
+    runner: TrustedRunner
+    ids: frozenset[str]
+
+    @property
+    def max_score(self) -> float:
+        return sum(cell.points for cell in self.cells if cell.kind in ("test", "manual"))
+
+
+def _release_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """Run nbgrader's own release preprocessors on a copy of `nb`, cell for cell."""
+    from nbgrader.preprocessors import (
+        ClearHiddenTests,
+        ClearMarkScheme,
+        ClearSolutions,
+        ComputeChecksums,
+    )
+
+    from .course import load_config
+
+    config = load_config()
+    released = copy.deepcopy(nb)
+    resources: dict = {}
+    for preprocessor in (ClearSolutions, ComputeChecksums, ClearHiddenTests, ClearMarkScheme,
+                         ComputeChecksums):
+        released, resources = preprocessor(config=config).preprocess(released, resources)
+    return released.cells
+
+
+@functools.lru_cache(maxsize=16)
+def _load_source(path: str, _mtime_ns: int) -> SourceInfo:
+    nb = check_source_notebook(Path(path))
+    released = _release_cells(nb)
+    cells, imports = [], []
+    for cell, release in zip(nb.cells, released, strict=True):
+        meta = nbgrader_meta(cell)
+        gid = grade_id(cell)
+        points = float(meta.get("points", 0) or 0) if meta.get("grade") else 0.0
+        if is_test_cell(cell):
+            kind = "test"
+        elif is_answer_cell(cell):
+            kind = "manual" if meta.get("grade") else "answer"
+        elif gid:
+            kind = "locked"
+        else:
+            kind = "free"
+        test = None
+        if kind == "test":
+            test = TestCell(gid, cell.source, hidden_line_numbers(cell.source, HIDDEN_MARKERS))
+        if kind in ("locked", "test") and cell.cell_type == "code":
+            imports += import_statements(cell.source)
+        cells.append(SourceCell(kind, gid, cell.source, cell.cell_type, points, release, test))
+    try:
+        runner = TrustedRunner(imports)
+    except Exception as error:
+        raise EnvironmentProblem(
+            f"{path}: the notebook's imports fail in the grading process: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    ids = frozenset(cell.grade_id for cell in cells if cell.grade_id)
+    return SourceInfo(Path(path), cells, dict(nb.metadata), runner, ids)
+
+
+def load_source(path: Path) -> SourceInfo:
+    """Parse, check and prepare a source notebook (cached while the file is unchanged)."""
+    path = Path(path).resolve()
+    return _load_source(str(path), path.stat().st_mtime_ns)
+
+
+# -------------------------------------------------------------------------- assembly
+
+
+@dataclass
+class Step:
+    kind: str  # 'answer' | 'manual' | 'test' | 'locked' | 'student'
+    source: SourceCell | None
+    code: str
+    cell: nbformat.NotebookNode  # the cell written to the graded notebook
+
+
+def _new_cell(cell_type: str, source: str, metadata: dict | None = None) -> nbformat.NotebookNode:
+    maker = {
+        "code": nbformat.v4.new_code_cell,
+        "markdown": nbformat.v4.new_markdown_cell,
+    }.get(cell_type, nbformat.v4.new_raw_cell)
+    cell = maker(source=source)
+    cell.metadata = copy.deepcopy(metadata or {})
+    cell.id = uuid.uuid4().hex[:12]
+    return cell
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return value if isinstance(value, str) else ""
+
+
+def assemble(info: SourceInfo, submission: nbformat.NotebookNode) -> tuple[list[Step], list[str]]:
+    """The ordered steps of grading; see the module docstring. Returns (steps, notes)."""
+    notes: list[str] = []
+    answers: dict[str, dict] = {}
+    trailing: dict[str | None, list[dict]] = {None: []}
+    anchor: str | None = None
+    for raw in submission.get("cells", []) or []:
+        if not isinstance(raw, dict):
+            continue
+        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        nbmeta = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
+        gid = nbmeta.get("grade_id")
+        if isinstance(gid, str) and gid in info.ids:
+            if gid in answers:
+                notes.append(f"cell {gid!r} appears more than once; the first copy was graded")
+                continue
+            answers[gid] = raw
+            anchor = gid
+            trailing.setdefault(gid, [])
+        else:
+            trailing.setdefault(anchor, []).append(raw)
+    missing = [c.grade_id for c in info.cells if c.kind in ("answer", "manual")
+               and c.grade_id not in answers]
+    if info.ids and not answers:
+        raise NotebookProblem(
+            f"none of the cells of {info.path.name} were found: is this the right notebook?"
+        )
+    if missing:
+        notes.append("missing answer cells (graded as unanswered): " + ", ".join(missing))
+
+    steps: list[Step] = []
+
+    def add_student_cells(key):
+        for raw in trailing.get(key, []):
+            cell_type = raw.get("cell_type")
+            cell_type = cell_type if cell_type in ("code", "markdown") else "raw"
+            source = _text(raw.get("source", ""))
+            meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "nbgrader"}
+            cell = _new_cell(cell_type, source, meta)
+            steps.append(Step("student" if cell_type == "code" else "text", None, source, cell))
+
+    add_student_cells(None)
+    for source_cell in info.cells:
+        if source_cell.kind == "free":
+            continue  # unmarked source cells: the student's copy (if any) stands in for them
+        release = copy.deepcopy(source_cell.release)
+        release.pop("outputs", None)
+        release.pop("execution_count", None)
+        if source_cell.kind in ("answer", "manual"):
+            raw = answers.get(source_cell.grade_id)
+            text = _text(raw.get("source", "")) if raw is not None else release.source
+            cell = _new_cell(source_cell.cell_type, text, release.metadata)
+            cell.id = release.get("id", cell.id)
+            kind = source_cell.kind if source_cell.cell_type == "code" else "manual"
+            steps.append(Step(kind, source_cell, text, cell))
+        else:
+            cell = _new_cell(source_cell.cell_type, release.source, release.metadata)
+            cell.id = release.get("id", cell.id)
+            kind = source_cell.kind if source_cell.cell_type == "code" else "text"
+            steps.append(Step(kind, source_cell, source_cell.source, cell))
+        add_student_cells(source_cell.grade_id)
+    return steps, notes
+
+
+# ---------------------------------------------------------------------------- kernel I/O
+
+
+class KernelRunner:
+    """Executes code and bridge requests on one sandboxed kernel, with deadlines."""
+
+    def __init__(self, kernel: SandboxedKernel, limits: Limits, notebook_deadline: float):
+        self.kernel = kernel
+        self.client = kernel.client
+        self.limits = limits
+        self.notebook_deadline = notebook_deadline
+        self.cell_deadline = notebook_deadline
+        self.output_budget = limits.max_output_bytes
+        self.truncated = False
+        self.memory_error = False
+
+    def start_cell(self) -> None:
+        cell_end = time.monotonic() + self.limits.cell_timeout
+        self.cell_deadline = min(self.notebook_deadline, cell_end)
+
+    def _wait(self, getter, msg_id):
+        """Next message with parent msg_id from `getter`, honouring deadline and liveness."""
+        while True:
+            if time.monotonic() > self.cell_deadline:
+                raise CellTimeout()
+            try:
+                msg = getter(timeout=0.05)
+            except queue.Empty:
+                if not self.kernel.alive():
+                    raise KernelDied("the kernel died") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg
+
+    def execute(self, code: str) -> list:
+        """Run student code; return its outputs (capped). Errors in the code are outputs."""
+        msg_id = self.client.execute(code, store_history=True, allow_stdin=False,
+                                     stop_on_error=False)
+        outputs: list = []
+        while True:
+            msg = self._wait(self.client.get_iopub_msg, msg_id)
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                break
+            if kind in ("stream", "display_data", "execute_result", "error"):
+                if kind == "error" and content.get("ename") == "MemoryError":
+                    self.memory_error = True
+                self._keep(outputs, kind, content)
+            elif kind == "clear_output":
+                outputs.clear()
+        self._wait(self.client.get_shell_msg, msg_id)
+        return outputs
+
+    def _keep(self, outputs: list, kind: str, content: dict) -> None:
+        size = len(str(content))
+        if size > self.output_budget:
+            if not self.truncated:
+                self.truncated = True
+                text = TRUNCATION_NOTE.format(self.limits.max_output_bytes)
+                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+            self.output_budget = 0
+            return
+        self.output_budget -= size
+        try:
+            if kind == "stream":
+                output = nbformat.v4.new_output("stream", name=content["name"],
+                                                text=content["text"])
+            elif kind == "error":
+                output = nbformat.v4.new_output("error", ename=content["ename"],
+                                                evalue=content["evalue"],
+                                                traceback=content["traceback"])
+            else:
+                output = nbformat.v4.new_output(kind, data=content.get("data", {}),
+                                                metadata=content.get("metadata", {}))
+                if kind == "execute_result":
+                    output.execution_count = content.get("execution_count")
+            outputs.append(output)
+        except (KeyError, TypeError, ValueError):
+            pass  # a malformed message from the kernel is dropped
+
+    def send(self, payload: bytes) -> str:
+        """One bridge round trip; returns the raw reply text (decoded by the caller)."""
+        expression = bridge_module.SERVE_EXPRESSION.format(
+            payload=base64.b64encode(payload).decode("ascii")
+        )
+        msg_id = self.client.execute("", silent=True, store_history=False, allow_stdin=False,
+                                     stop_on_error=False, user_expressions={"r": expression})
+        reply = self._wait(self.client.get_shell_msg, msg_id)
+        self._drain_iopub()
+        content = reply.get("content", {})
+        result = (content.get("user_expressions") or {}).get("r")
+        if content.get("status") != "ok" or not isinstance(result, dict):
+            raise bridge_module.BridgeError("the kernel did not answer the request")
+        if result.get("status") != "ok":
+            raise bridge_module.BridgeError(
+                f"the request failed in the kernel: {str(result.get('ename'))[:100]}"
+            )
+        text = (result.get("data") or {}).get("text/plain")
+        if not isinstance(text, str):
+            raise bridge_module.BridgeError("the kernel's reply is not text")
+        return text
+
+    def _drain_iopub(self) -> None:
+        while True:
+            try:
+                self.client.get_iopub_msg(timeout=0)
+            except queue.Empty:
+                return
+
+    def install_bridge(self) -> None:
+        """Install the kernel half of the bridge and check the kernel can import numpy/nnlab."""
+        self.start_cell()
+        outputs = self.execute(bridge_module.KERNEL_SOURCE + "\nimport numpy, nnlab\n")
+        errors = [o for o in outputs if o.output_type == "error"]
+        if errors:
+            raise EnvironmentProblem(
+                f"the sandboxed kernel cannot start grading: {errors[0].ename}: {errors[0].evalue}"
+            )
+        # Forget the set-up cell: the student's first cell should be execution 1.
+        self._drain_iopub()
+
+
+# ------------------------------------------------------------------------------- grading
+
+
+def _test_output(passed: bool, message: str, grade_id: str) -> list:
+    if passed:
+        return [nbformat.v4.new_output("stream", name="stdout", text="Test passed.\n")]
+    return [nbformat.v4.new_output("error", ename="TestFailed", evalue=message,
+                                   traceback=[f"Test {grade_id} failed: {message}"])]
+
+
+def _invalid(message: str, info: SourceInfo | None, started: float) -> SubmissionResult:
+    cells = _empty_cells(info, "not graded: " + message) if info else {}
+    return SubmissionResult("invalid", message, 0.0, info.max_score if info else 0.0, cells,
+                            time.monotonic() - started, None)
+
+
+def _empty_cells(info: SourceInfo, message: str) -> dict[str, CellResult]:
+    cells = {}
+    for cell in info.cells:
+        if cell.kind == "test":
+            cells[cell.grade_id] = CellResult(cell.grade_id, 0.0, cell.points, False, message)
+        elif cell.kind == "manual":
+            cells[cell.grade_id] = CellResult(cell.grade_id, 0.0, cell.points, False,
+                                              "needs manual grading", needs_manual=True)
+    return cells
+
+
+def _read_submission(submission) -> nbformat.NotebookNode:
+    if isinstance(submission, (str, Path)):
+        return read_notebook(Path(submission))
+    if not isinstance(submission, dict):
+        raise NotebookProblem("the submission is not a notebook")
+    nb = nbformat.from_dict(copy.deepcopy(dict(submission)))
+    if nb.get("nbformat", 4) < 4:
+        nb = nbformat.convert(nb, 4)
+    return nb
+
+
+def grade_submission(
+    source: Path,
+    submission,
+    *,
+    limits: Limits | None = None,
+    unsafe: bool = False,
+    workdir_files=(),
+    kernel: SandboxedKernel | None = None,
+) -> SubmissionResult:
+    """Grade `submission` (a path or a notebook) against the source notebook `source`.
+
+    kernel: an already started SandboxedKernel (e.g. from KernelPool.take()); it is used for
+    this submission only and is always killed at the end.
+    """
+    limits = limits or Limits()
+    started = time.monotonic()
+    info = load_source(source)
+    try:
+        nb = _read_submission(submission)
+        if int(nb.get("nbformat", 0)) != 4:
+            raise NotebookProblem(f"unsupported notebook format {nb.get('nbformat')}")
+        steps, notes = assemble(info, nb)
+    except NotebookProblem as problem:
+        if kernel is not None:
+            kernel.kill()
+        return _invalid(str(problem), info, started)
+    except Exception as error:  # anything odd in the JSON structure of the submission
+        if kernel is not None:
+            kernel.kill()
+        return _invalid(f"unreadable notebook ({type(error).__name__}: {error})", info, started)
+
+    if kernel is None:
+        kernel = SandboxedKernel(limits, workdir_files, unsafe=unsafe)
+    try:
+        return _grade(info, steps, notes, kernel, limits, started)
+    finally:
+        kernel.kill()
+
+
+def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
+    status, message = "ok", ""
+    cells = _empty_cells(info, "not run")
+    try:
+        kernel.wait_ready(timeout=max(5.0, min(60.0, limits.notebook_timeout)))
+    except KernelDied as error:
+        raise EnvironmentProblem(f"the sandboxed kernel does not start: {error}") from None
+    # Start-up is not the student's time: the notebook budget starts when the kernel is ready.
+    runner = KernelRunner(kernel, limits, time.monotonic() + limits.notebook_timeout)
+    runner.install_bridge()
+    session = info.runner.session(Bridge(runner.send))
+    halted = None  # reason the remaining cells were not run
+    graded_cells = []
+    for step in steps:
+        cell = step.cell
+        graded_cells.append(cell)
+        if step.kind in ("text", "manual"):
+            continue
+        if halted:
+            if step.kind == "test":
+                cells[step.source.grade_id].message = f"not run: {halted}"
+                cell.outputs = _test_output(False, f"not run: {halted}", step.source.grade_id)
+            continue
+        runner.start_cell()
+        try:
+            if step.kind == "test":
+                outcome = session.run(step.source.test)
+                points = step.source.points if outcome.passed else 0.0
+                cells[step.source.grade_id] = CellResult(
+                    step.source.grade_id, points, step.source.points, outcome.passed,
+                    outcome.message,
+                )
+                cell.outputs = _test_output(outcome.passed, outcome.message, step.source.grade_id)
+            else:
+                cell.outputs = runner.execute(step.code)
+        except CellTimeout:
+            over_notebook = time.monotonic() >= runner.notebook_deadline
+            status = "timeout"
+            halted = (f"the notebook exceeded its time limit of {limits.notebook_timeout:g} s"
+                      if over_notebook else
+                      f"a cell exceeded its time limit of {limits.cell_timeout:g} s")
+            message = halted
+            kernel.kill()
+            _mark_halted(step, cells, cell, halted)
+        except KernelDied:
+            status = "error"
+            halted = ("the kernel died (the code exited, crashed or exceeded the memory or "
+                      "process limit)")
+            message = halted
+            _mark_halted(step, cells, cell, halted)
+    if status == "ok" and runner.memory_error:
+        status, message = "error", "the code ran out of memory (MemoryError)"
+    if runner.truncated:
+        notes.append(f"output truncated at {limits.max_output_bytes} bytes")
+    score = sum(result.points for result in cells.values())
+    notebook = nbformat.v4.new_notebook(metadata=copy.deepcopy(info.metadata), cells=graded_cells)
+    if not message:
+        message = "; ".join(notes)
+    elif notes:
+        message += "; " + "; ".join(notes)
+    return SubmissionResult(status, message, score, info.max_score, cells,
+                            time.monotonic() - started, notebook, notes, runner.truncated)
+
+
+def _mark_halted(step: Step, cells: dict, cell, reason: str) -> None:
+    if step.kind == "test":
+        cells[step.source.grade_id].message = f"not run: {reason}"
+        cell.outputs = _test_output(False, f"not run: {reason}", step.source.grade_id)
+    elif cell.cell_type == "code":
+        cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=reason,
+                                               traceback=[reason])]
+
+
+def verify_environment(source: Path, *, limits: Limits | None = None, unsafe: bool = False,
+                       workdir_files=()) -> SubmissionResult:
+    """Grade the source notebook itself; raise EnvironmentProblem unless it earns full marks.
+
+    Run this once before a batch: a broken environment (missing package, sandbox that cannot
+    import nnlab, a test that fails on the model solution) must stop grading, not zero a class.
+    """
+    info = load_source(source)
+    result = grade_submission(source, read_notebook(Path(source)), limits=limits, unsafe=unsafe,
+                              workdir_files=workdir_files)
+    auto_max = sum(c.points for c in info.cells if c.kind == "test")
+    if result.status != "ok" or abs(result.score - auto_max) > 1e-9:
+        failing = [f"{gid}: {cell.message}" for gid, cell in result.cells.items()
+                   if not cell.passed and not cell.needs_manual]
+        raise EnvironmentProblem(
+            f"{source}: the solution notebook does not grade to full marks in the sandbox "
+            f"(status {result.status}, {result.score:g}/{auto_max:g}"
+            f"{'; ' + result.message if result.message else ''}); failing: "
+            + ("; ".join(failing[:5]) or "none")
+        )
+    return result

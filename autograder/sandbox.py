@@ -1,0 +1,382 @@
+"""Start an IPython kernel for one submission inside a bubblewrap sandbox.
+
+Contract: `SandboxedKernel(limits, workdir_files)` launches a kernel that
+  - sees a read-only view of the system (/usr, a few /etc files), the Python installation
+    (sys.prefix, sys.base_prefix) and the nnlab package, and nothing else of the host:
+    no solutions/, no gradebook, no other submissions, no repository, no home directory;
+  - works in a throwaway writable directory (its HOME and cwd) holding only `workdir_files`,
+    plus a small private /tmp; both vanish with the sandbox;
+  - has no network (own network namespace), its own pid namespace (killing the sandbox kills
+    every process the student started), its own session (no terminal injection);
+  - runs under rlimits: address space (memory_mb), CPU seconds, processes, file size;
+  - as root, runs as a fresh unprivileged uid (RLIMIT_NPROC is not enforced for uid 0, so a
+    fork bomb needs the uid drop); as a normal user, runs as that user in a user namespace.
+The kernel talks ZMQ over unix-domain sockets in a directory bind-mounted at the same path
+inside and outside (filesystem sockets work across network namespaces; TCP would not).
+
+If bubblewrap is missing or cannot create namespaces, SandboxUnavailable is raised, unless
+unsafe=True, in which case the kernel runs unisolated (rlimits only) and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+log = logging.getLogger(__name__)
+
+HOME_IN_SANDBOX = "/home/student"
+FILE_SIZE_LIMIT_MB = 256
+# Files of /etc a Python kernel may legitimately read (dynamic loader, fonts, time zone, users).
+ETC_FILES = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passwd", "group",
+    "nsswitch.conf", "mime.types", "os-release",
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """Isolation cannot be set up on this machine; grading refuses to run unsandboxed."""
+
+
+class KernelDied(RuntimeError):
+    """The kernel process ended or stopped answering."""
+
+
+@dataclass
+class Limits:
+    """Resource limits for one submission (see README.md, "Sandbox")."""
+
+    cell_timeout: float = 30.0
+    notebook_timeout: float = 300.0
+    memory_mb: int = 2048
+    max_processes: int = 64
+    max_output_bytes: int = 1_000_000
+    cpu_seconds: int = 600
+
+
+# Runs inside the sandbox before the kernel: set rlimits, drop root, exec ipykernel.
+LAUNCHER = r"""
+import json, os, resource, sys
+cfg = json.loads(sys.argv[1])
+for name, value in cfg["rlimits"].items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+if cfg["uid"] is not None:
+    os.setgroups([])
+    os.setgid(cfg["uid"])
+    os.setuid(cfg["uid"])
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", cfg["connection"],
+                          "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"])
+"""
+
+
+def _rlimits(limits: Limits) -> dict[str, int]:
+    return {
+        "RLIMIT_AS": int(limits.memory_mb) * 1024 * 1024,
+        "RLIMIT_CPU": int(limits.cpu_seconds),
+        "RLIMIT_NPROC": int(limits.max_processes),
+        "RLIMIT_FSIZE": FILE_SIZE_LIMIT_MB * 1024 * 1024,
+        "RLIMIT_CORE": 0,
+    }
+
+
+def _readonly_paths() -> list[str]:
+    """Host paths the kernel needs to read: Python, its packages, and nnlab."""
+    paths = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    spec = importlib.util.find_spec("nnlab")
+    if spec is not None and spec.origin:
+        paths.add(os.path.dirname(os.path.realpath(spec.origin)))
+    # The interpreter itself may be a symlink into another tree (pyenv, conda).
+    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    ordered = sorted(paths)
+    # Drop paths already covered by a parent in the list or by /usr.
+    kept = []
+    for path in ordered:
+        if path.startswith("/usr/") or any(path.startswith(parent + "/") for parent in kept):
+            continue
+        kept.append(path)
+    return kept
+
+
+def kernel_environment(unsafe_home: str | None = None) -> dict[str, str]:
+    """The kernel's whole environment: nothing inherited from the grader."""
+    home = unsafe_home or HOME_IN_SANDBOX
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+        "NBGRADER_EXECUTION": "autograde",
+        "MPLBACKEND": "agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "JUPYTER_CONFIG_DIR": f"{home}/.jupyter",
+        "JUPYTER_DATA_DIR": f"{home}/.local/share/jupyter",
+        "JUPYTER_RUNTIME_DIR": f"{home}/.local/share/jupyter/runtime",
+    }
+
+
+def _namespace_flags() -> list[str]:
+    flags = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+             "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        # Unprivileged bubblewrap needs a user namespace; root keeps real uids so that the
+        # launcher can drop to an unprivileged one (and RLIMIT_NPROC then applies).
+        flags.append("--unshare-user")
+    else:
+        flags += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return flags
+
+
+def bwrap_command(workdir: Path, conndir: Path, tmp_mb: int) -> list[str]:
+    """The bubblewrap prefix that isolates one kernel (see the module docstring)."""
+    command = [shutil.which("bwrap") or "bwrap", *_namespace_flags(),
+               "--die-with-parent", "--new-session", "--clearenv",
+               "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        host = Path("/") / name
+        if host.is_symlink():
+            command += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            command += ["--ro-bind", str(host), str(host)]
+    for name in ETC_FILES:
+        command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    readonly = _readonly_paths()
+    # bwrap creates missing parent directories as 0700 root; the kernel's uid must traverse.
+    parents = {str(parent) for path in [*readonly, str(conndir), HOME_IN_SANDBOX]
+               for parent in Path(path).parents if str(parent) != "/"}
+    for parent in sorted(parents):
+        command += ["--perms", "0755", "--dir", parent]
+    for path in readonly:
+        command += ["--ro-bind", path, path]
+    command += ["--bind", str(workdir), HOME_IN_SANDBOX,
+                "--bind", str(conndir), str(conndir),
+                "--chdir", HOME_IN_SANDBOX]
+    return command
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """None when bubblewrap works here; otherwise a message saying what is wrong."""
+    if shutil.which("bwrap") is None:
+        return ("bubblewrap (`bwrap`) is not installed; install it (Debian/Ubuntu: "
+                "`apt-get install bubblewrap`) or pass --unsafe to grade without isolation")
+    scratch = Path(tempfile.mkdtemp(prefix="nnlab-probe-"))
+    try:
+        command = bwrap_command(scratch, scratch, 1) + [sys.executable, "-c", "print('ok')"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap could not start: {error}"
+        if done.returncode != 0 or done.stdout.strip() != "ok":
+            detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            return (f"bubblewrap cannot create a sandbox here ({detail}); unprivileged user "
+                    "namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1) "
+                    "or run as root; or pass --unsafe to grade without isolation")
+        return None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _sandbox_uid() -> int | None:
+    """A fresh unprivileged uid for one sandbox when running as root, else None.
+
+    A uid of its own per sandbox keeps RLIMIT_NPROC (counted per uid) from being shared
+    between concurrently graded submissions.
+    """
+    if os.geteuid() != 0:
+        return None
+    return 1_500_000 + secrets.randbelow(1_000_000)
+
+
+@functools.lru_cache(maxsize=1)
+def _matplotlib_cache() -> Path | None:
+    """A matplotlib font cache built once per grading process, copied into each sandbox.
+
+    Without it every kernel that imports matplotlib spends seconds rebuilding the cache.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    cache = Path(tempfile.mkdtemp(prefix="nnlab-mplcache-"))
+    env = dict(os.environ, MPLCONFIGDIR=str(cache), MPLBACKEND="agg")
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                   capture_output=True, timeout=120)
+    return cache
+
+
+class SandboxedKernel:
+    """One kernel process in its own sandbox, and a blocking client connected to it.
+
+    Starting returns at once (the kernel boots in the background); call wait_ready().
+    """
+
+    def __init__(self, limits: Limits, workdir_files=(), unsafe: bool = False):
+        if not unsafe:
+            problem = sandbox_problem()
+            if problem:
+                raise SandboxUnavailable(problem)
+        self.unsafe = unsafe
+        self.root = Path(tempfile.mkdtemp(prefix="nnlab-sbx-"))
+        self.workdir = self.root / "home"
+        self.conndir = self.root / "c"
+        self.workdir.mkdir()
+        self.conndir.mkdir()
+        for source in workdir_files:
+            source = Path(source)
+            target = self.workdir / source.name
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                shutil.copy2(source, target)
+        mpl_cache = _matplotlib_cache()
+        if mpl_cache is not None:
+            shutil.copytree(mpl_cache, self.workdir / ".matplotlib")
+        connection_file, self.connection = write_connection_file(
+            fname=str(self.conndir / "kernel.json"), transport="ipc", ip=str(self.conndir / "k")
+        )
+        uid = None if unsafe else _sandbox_uid()
+        if uid is not None:
+            for path in [self.root, *self.root.rglob("*")]:
+                os.lchown(path, uid, uid)
+        launcher_config = json.dumps(
+            {"rlimits": _rlimits(limits), "uid": uid, "connection": connection_file}
+        )
+        kernel = [sys.executable, "-c", LAUNCHER, launcher_config]
+        if unsafe:
+            log.warning("grading WITHOUT a sandbox (--unsafe): student code runs as this user")
+            env = kernel_environment(unsafe_home=str(self.workdir))
+            command, cwd = kernel, str(self.workdir)
+        else:
+            tmp_mb = max(16, min(256, limits.memory_mb // 8))
+            env = kernel_environment()
+            command = bwrap_command(self.workdir, self.conndir, tmp_mb)
+            for key, value in env.items():
+                command += ["--setenv", key, value]
+            command, cwd = command + kernel, None
+        self.log_path = self.root / "kernel.log"
+        with open(self.log_path, "wb") as log_file:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                env=env, cwd=cwd, start_new_session=True,
+            )
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(self.connection)
+        self.client.start_channels()
+        self.ready = False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until the kernel answers kernel_info; raise KernelDied if it cannot."""
+        if self.ready:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise KernelDied(f"the kernel exited during start-up: {self.startup_log()}")
+            msg_id = self.client.kernel_info()
+            reply_deadline = min(deadline, time.monotonic() + 1.0)
+            while time.monotonic() < reply_deadline:
+                try:
+                    reply = self.client.get_shell_msg(timeout=0.2)
+                except Exception:  # queue.Empty
+                    continue
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    self._drain_iopub()
+                    self.ready = True
+                    return
+        raise KernelDied(f"the kernel did not start within {timeout:.0f} s: {self.startup_log()}")
+
+    def _drain_iopub(self) -> None:
+        while True:
+            try:
+                self.client.get_iopub_msg(timeout=0.05)
+            except Exception:
+                return
+
+    def startup_log(self) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return "(no log)"
+        return text.strip().splitlines()[-1] if text.strip() else "(no output)"
+
+    def kill(self) -> None:
+        """End the kernel and everything it started; remove its directories."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log.error("sandbox process %s did not exit after SIGKILL", self.process.pid)
+        try:
+            self.client.stop_channels()
+        except Exception:  # closing a dead connection may raise anything zmq has
+            pass
+        if self.unsafe:
+            # Unsandboxed children are not in a pid namespace; their session group is all
+            # we can reach.
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    close = kill
+
+
+class KernelPool:
+    """Keeps one sandboxed kernel booting ahead, so a worker rarely waits for start-up.
+
+    pool.take() returns a started kernel (maybe still booting) and starts the next one.
+    Kernels are never reused between submissions. Use from one thread; close() at the end.
+    """
+
+    def __init__(self, limits: Limits, workdir_files=(), unsafe: bool = False, size: int = 1):
+        self.limits, self.workdir_files, self.unsafe = limits, list(workdir_files), unsafe
+        self.size = size
+        self.ready: list[SandboxedKernel] = []
+
+    def _start(self) -> SandboxedKernel:
+        return SandboxedKernel(self.limits, self.workdir_files, self.unsafe)
+
+    def take(self) -> SandboxedKernel:
+        kernel = self.ready.pop(0) if self.ready else self._start()
+        while len(self.ready) < self.size:
+            self.ready.append(self._start())
+        return kernel
+
+    def close(self) -> None:
+        for kernel in self.ready:
+            kernel.kill()
+        self.ready.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

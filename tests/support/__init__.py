@@ -1,0 +1,1 @@
+"""Helpers shared by test modules (grading through the real autograder path)."""
