@@ -118,7 +118,7 @@ class Explorer(widgets.VBox):
         heading = widgets.HTML(value=f"<b>{title}</b>")
         control_box = widgets.Box(
             list(controls.values()),
-            layout=widgets.Layout(display="flex", flex_flow="row wrap", gap="2px 16px"),
+            layout=widgets.Layout(display="flex", flex_flow="row wrap"),
         )
         super().__init__([heading, control_box, *extra, self.error, view.image])
         for control in controls.values():

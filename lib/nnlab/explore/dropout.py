@@ -37,7 +37,7 @@ def sample_thinned(layer_sizes, p: float, rng: np.random.Generator) -> list:
     return masks
 
 
-def make_data(seed: int = 0, n_train: int = 30, n_val: int = 200, noise: float = 0.35):
+def make_data(seed: int = 0, n_train: int = 50, n_val: int = 300, noise: float = 0.35):
     """A small noisy two-moons problem (few training points, so a network overfits)."""
     try:
         from nnlab.data import moons
@@ -50,7 +50,7 @@ def make_data(seed: int = 0, n_train: int = 30, n_val: int = 200, noise: float =
 
 
 def train_curves(
-    p: float, data, hidden: int = 16, epochs: int = 300, seed: int = 1, lr: float = 0.02
+    p: float, data, hidden: int = 32, epochs: int = 300, seed: int = 1, lr: float = 0.01
 ) -> dict:
     """Train 2-h-h-2 with dropout p; return per-epoch curves and a probability function."""
     from nnlab import layers, model, optim
@@ -84,13 +84,13 @@ def train_curves(
     }
 
 
-def dropout_explorer(p: float = 0.5, hidden: int = 16, epochs: int = 300, seed: int = 0):
+def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 300, seed: int = 0):
     """Slide the drop probability p: a sampled thinned network, 2^m, and its effect on training.
 
     Panels: one thinned network sampled with the current p (press "resample" for another),
     with the count 2^m of thinned networks; train and validation loss with dropout p
     (solid) and without dropout (faint); the decision boundary learned with dropout p.
-    The network is 2-h-h-2 (m = 2h hidden units), trained on 30 noisy two-moons points.
+    The network is 2-h-h-2 (m = 2h hidden units), trained on 50 noisy two-moons points.
 
     Example::
 
@@ -122,7 +122,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 16, epochs: int = 300, seed: 
     view = FigureView(figsize=(10.5, 3.8), nrows=1, ncols=3)
     ax_net, ax_curve, ax_boundary = view.axes
     positions = plots.network_positions(layer_sizes)
-    edges = view.dynamic(ax_net.add_collection(LineCollection([], colors="0.55", linewidths=0.5)))
+    edges = view.dynamic(ax_net.add_collection(LineCollection([], colors="0.55", linewidths=0.3)))
     all_positions = np.vstack(positions)
     unit_colors = np.array(
         [
@@ -132,10 +132,10 @@ def dropout_explorer(p: float = 0.5, hidden: int = 16, epochs: int = 300, seed: 
         ]
     )
     kept_units = view.dynamic(
-        ax_net.scatter(all_positions[:, 0], all_positions[:, 1], s=40, zorder=3)
+        ax_net.scatter(all_positions[:, 0], all_positions[:, 1], s=16, zorder=3)
     )
     dropped_units = view.dynamic(
-        ax_net.scatter([], [], s=40, facecolors="white", edgecolors="0.4", zorder=3)
+        ax_net.scatter([], [], s=16, facecolors="white", edgecolors="0.4", zorder=3)
     )
     ax_net.set_xlim(-0.4, 3.4)
     ax_net.set_ylim(-0.6, 0.75)
