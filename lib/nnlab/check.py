@@ -81,9 +81,10 @@ def _check_nested(obj, name: str) -> None:
         if isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, np.ndarray):
-            if item.dtype.kind not in "biuf":
+            dtype = np.ndarray.view(item, np.ndarray).dtype  # not a subclass's own .dtype
+            if dtype.kind not in "biuf":
                 raise CheckFailed(f"{name} must hold real numbers, but it contains an array of "
-                                  f"dtype {item.dtype}")
+                                  f"dtype {dtype}")
         elif isinstance(item, complex | np.complexfloating):
             raise CheckFailed(f"{name} contains a complex number ({item!r}); expected real numbers")
         elif not _is_plain_number(item):

@@ -22,7 +22,8 @@ Contract
     analytic one for the input (reported under the name ``"x"``) and for every
     parameter. Returns a ``GradCheckReport`` whose ``str()`` lists, per name,
     the indices where analytic and numeric disagree. forward must be
-    deterministic (fix a Dropout mask, or pass ``train=False``).
+    deterministic (fix a Dropout mask, or pass ``train=False``), and it must
+    read its parameters from ``layer.params`` (they are perturbed in place there).
 """
 
 from __future__ import annotations
