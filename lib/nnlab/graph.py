@@ -18,6 +18,10 @@ reflected forms (``2 * v``, ``1 - v``, ``1 / v``, ``2 ** v``), and the methods
 same call. At a tie, max passes the gradient to both inputs, matching the
 lecture's rule df/dx = 1(x >= y), df/dy = 1(y >= x).
 
+The ``.op`` strings: ``'+' '-' '*' '/' 'neg' 'exp' 'log' 'tanh' 'sigmoid'
+'relu' 'max'``, ``'**p'`` for a power p (e.g. ``'**2'``) and ``'c**'`` for a
+number c raised to a Value (e.g. ``'2**'``).
+
 ``draw(value, ax=None)`` draws the graph that produced ``value`` with
 matplotlib only: one box per Value (label, data, grad), one circle per
 operation, laid out in columns by distance from the output (output on the
@@ -63,7 +67,7 @@ class Value:
         name = f"label={self.label!r}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
-    # -- helpers -------------------------------------------------------------
+    # -- wrapping plain numbers ---------------------------------------------
     @staticmethod
     def _wrap(other):
         if isinstance(other, Value):
