@@ -74,20 +74,23 @@ def gd_curves(x_tr, y_tr, x_val, y_val, degree, l2, iterations, x_range=(-1.0, 1
 
 
 def _polynomial_data(n_train, n_val, noise, rng):
-    try:
-        from nnlab.data import polynomial_1d
-    except ImportError:
-        from ._shim import polynomial_1d
-    x, y = polynomial_1d(n_train + n_val, rng, noise=noise)
-    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    from nnlab.data import polynomial_1d
+
+    x, y = polynomial_1d(n_train * (1 + n_val // n_train), rng, noise=noise)
+    # x comes sorted: every k-th point trains, so training points span the whole range and
+    # validation measures interpolation (not wild extrapolation beyond the data).
+    stride = len(x) // n_train
+    train = np.zeros(len(x), bool)
+    train[stride // 2 :: stride] = True
+    return x[train], y[train], x[~train], y[~train]
 
 
 def capacity_explorer(
     mode: str = "polynomial",
     max_degree: int = 15,
     n_train: int = 20,
-    noise: float = 0.3,
-    seed: int = 0,
+    noise: float = 0.2,
+    seed: int = 2,
 ):
     """Slide model capacity and the L2 strength λ; watch train and validation error part.
 
@@ -164,6 +167,8 @@ def capacity_explorer(
     )
     current = view.dynamic(ax_err.axvline(0, color=plots.THEORY_COLOR, linestyle=":"))
     all_errors = np.concatenate([np.concatenate(pair) for pair in errors.values()])
+    # Show up to 30x the variance of y: beyond that a fit is simply useless.
+    all_errors = np.clip(all_errors, None, 30 * np.var(y_val))
     ax_err.set_yscale("log")
     ax_err.set_ylim(max(all_errors.min() * 0.5, 1e-4), all_errors.max() * 2)
     ax_err.set_title("Error against capacity")
@@ -192,7 +197,7 @@ def capacity_explorer(
     ax_curve.set_xlabel("gradient-descent step (log)")
     ax_curve.set_ylabel("mean squared error (log)")
     view.dynamic(ax_curve.title)
-    ax_curve.legend(fontsize=7, loc="lower left")
+    ax_curve.legend(fontsize=7, loc="upper left")
 
     controls = {
         "degree": widgets.IntSlider(value=3, min=0, max=max_degree, description="degree"),

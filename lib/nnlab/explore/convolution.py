@@ -59,10 +59,8 @@ def template_response(image, top: int, left: int, size: int) -> np.ndarray:
 
 def explorer_image(max_side: int = 160) -> np.ndarray:
     """nnlab.data.sample_image() block-averaged so its longer side is at most max_side."""
-    try:
-        from nnlab.data import sample_image
-    except ImportError:
-        from ._shim import sample_image
+    from nnlab.data import sample_image
+
     image = np.asarray(sample_image(), dtype=float)
     factor = int(np.ceil(max(image.shape) / max_side))
     if factor > 1:

@@ -39,10 +39,8 @@ def sample_thinned(layer_sizes, p: float, rng: np.random.Generator) -> list:
 
 def make_data(seed: int = 0, n_train: int = 50, n_val: int = 300, noise: float = 0.35):
     """A small noisy two-moons problem (few training points, so a network overfits)."""
-    try:
-        from nnlab.data import moons
-    except ImportError:
-        from ._shim import moons
+    from nnlab.data import moons
+
     rng = np.random.default_rng(seed)
     X_tr, y_tr = moons(n_train, rng, noise=noise)
     X_val, y_val = moons(n_val, rng, noise=noise)

@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab import optim
+from nnlab import optim, surfaces
 
 from ._view import Explorer, FigureView, autograding, placeholder
 
 
 def _quadratic(lambdas):
-    try:
-        from nnlab.surfaces import quadratic
-    except ImportError:
-        from ._shim import quadratic
-    return quadratic(lambdas=tuple(float(v) for v in lambdas))
+    return surfaces.quadratic(lambdas=tuple(float(v) for v in lambdas))
 
 
 def momentum_path(lambdas, alpha: float, beta: float, x0, steps: int) -> np.ndarray:
