@@ -21,7 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from nnlab.explore import capacity, convolution, dropout, momentum, step_size  # noqa: E402
+from nnlab.explore import capacity, convolution, dropout, momentum, race, step_size  # noqa: E402
+from nnlab.explore._view import encode_png  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -195,6 +196,52 @@ def test_dropout_curves_reduce_overfitting_on_the_explorer_data():
     assert thinned["val_loss"][-1] < plain["val_loss"][-1]  # and generalises better
 
 
+# ---------------------------------------------------------------- optimizer race
+def test_race_sgd_on_quadratic_follows_the_closed_form():
+    from nnlab import surfaces
+
+    bowl = surfaces.quadratic(lambdas=(1.0, 10.0))
+    paths = race.race(bowl, {"SGD": 0.05}, (1.0, 1.0), 30)
+    k = np.arange(31)[:, None]
+    np.testing.assert_allclose(paths["SGD"], (1 - 0.05 * np.array([1.0, 10.0])) ** k, rtol=1e-12)
+
+
+def test_race_cuts_diverging_runs_silently():
+    from nnlab import surfaces
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = race.race(surfaces.rosenbrock(), {"SGD": 0.5, "Adam": 0.01}, (-1.5, 2.5), 200)
+    assert len(paths["SGD"]) < 20  # left the window within a few steps
+    assert np.all(np.isfinite(paths["SGD"]))
+    assert len(paths["Adam"]) == 201
+
+
+def test_race_default_settings_make_progress_on_every_surface():
+    for name, (make, start, steps, rates) in race.SURFACES.items():
+        surface = make()
+        f_min = min(surface.f(np.asarray(m, float)) for m in surface.minima)
+        paths = race.race(surface, rates, start, steps)
+        for optimizer, path in paths.items():
+            assert len(path) == steps + 1, (name, optimizer)
+            assert surface.f(path[-1]) - f_min < surface.f(path[0]) - f_min, (name, optimizer)
+
+
+def test_race_rejects_unknown_optimizer():
+    with pytest.raises(ValueError, match="unknown optimizers"):
+        race.race(race.SURFACES["quadratic"][0](), {"LBFGS": 0.1}, (1.0, 1.0), 5)
+
+
+def test_png_encoder_round_trips_through_an_independent_decoder():
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, size=(7, 11, 3), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(pixels))).convert("RGB"))
+    np.testing.assert_array_equal(decoded, pixels)
+
+
 # ---------------------------------------------------------------- every explorer, headless
 EXPLORERS = {
     "step_size": (lambda: step_size.step_size_explorer(), "lr", [0.3, 0.7, 1.1]),
@@ -202,6 +249,8 @@ EXPLORERS = {
     "momentum_compare": (lambda: momentum.momentum_explorer(compare=True), "alpha", [0.02, 0.1]),
     "capacity": (lambda: capacity.capacity_explorer(), "degree", [1, 9, 15]),
     "dropout": (lambda: dropout.dropout_explorer(), "p", [0.0, 0.2]),
+    "race": (lambda: race.optimizer_race(), "Adam", [0.01, 0.3]),
+    "race_surface": (lambda: race.optimizer_race(), "surface", ["saddle", "quadratic"]),
     "convolution": (
         lambda: convolution.convolution_explorer(),
         "kernel",
@@ -276,6 +325,7 @@ def test_autograding_explorers_do_nothing_heavy_and_stay_quiet():
         from nnlab import explore
         widgets = [explore.step_size_explorer(), explore.momentum_explorer(compare=True),
                    explore.capacity_explorer(mode="network"), explore.dropout_explorer(),
+                   explore.optimizer_race(surface="saddle"),
                    explore.convolution_explorer()]
         assert all("autograding" in w.value for w in widgets), widgets
         assert "matplotlib" not in sys.modules, "no plotting under autograding"

@@ -18,6 +18,7 @@ from .capacity import capacity_explorer
 from .convolution import convolution_explorer
 from .dropout import dropout_explorer
 from .momentum import momentum_explorer
+from .race import optimizer_race
 from .step_size import step_size_explorer
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "convolution_explorer",
     "dropout_explorer",
     "momentum_explorer",
+    "optimizer_race",
     "step_size_explorer",
 ]
