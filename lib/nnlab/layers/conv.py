@@ -9,9 +9,10 @@ where xp is x zero-padded by ``padding`` on each spatial side.  The kernel is NO
 (cross-correlation); a mathematical convolution would use W[f, c, kh-1-u, kw-1-v].
 
 Implementation: im2col.  A strided view lists every receptive field without copying;
-one reshape turns it into a (N*Ho*Wo, C*kh*kw) matrix, so the whole batch is one matrix
-product.  Backward scatters the column gradient back with kh*kw slice additions (one per
-kernel offset), never a loop over samples or pixels.
+one copy lays them out as a (N, C*kh*kw, Ho*Wo) stack of columns, and a single batched
+matrix product with W reshaped to (F, C*kh*kw) gives the output already in (N, F, Ho, Wo)
+order.  Backward uses the same columns for dW and scatters the column gradient back with
+kh*kw slice additions (one per kernel offset), never a loop over samples or pixels.
 """
 
 from __future__ import annotations
@@ -88,13 +89,15 @@ class Conv2D(Layer):
             )
         Ho, Wo = self.output_shape(H, W)
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        # rows ordered (n, i, j), columns (c, u, v): matches W.reshape(F, C*kh*kw)
-        cols = windows(xp, kh, kw, self.stride, Ho, Wo).transpose(0, 2, 3, 1, 4, 5)
-        cols = cols.reshape(N * Ho * Wo, C * kh * kw)
-        out = cols @ self.params["W"].reshape(self.out_ch, -1).T
-        out += self.params["b"]
+        # im2col: cols[n, (c, u, v), (i, j)] = xp[n, c, i*stride + u, j*stride + v]; the
+        # (c, u, v) order matches W.reshape(F, C*kh*kw), and keeping (i, j) last makes the
+        # product come out directly in (N, F, Ho*Wo) layout.
+        view = windows(xp, kh, kw, self.stride, Ho, Wo).transpose(0, 1, 4, 5, 2, 3)
+        cols = np.ascontiguousarray(view).reshape(N, C * kh * kw, Ho * Wo)
+        out = self.params["W"].reshape(self.out_ch, -1) @ cols  # (N, F, Ho*Wo), one GEMM per n
+        out += self.params["b"][:, None]
         self._cache = (x.shape, xp.shape, cols, Ho, Wo)
-        out = out.reshape(N, Ho, Wo, self.out_ch).transpose(0, 3, 1, 2)
+        out = out.reshape(N, self.out_ch, Ho, Wo)
         self._out_shape = out.shape
         return out
 
@@ -105,16 +108,17 @@ class Conv2D(Layer):
         N, C, H, W = x_shape
         kh, kw = self.kernel_size
         s, p = self.stride, self.padding
-        dout_rows = dout.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, self.out_ch)
-        self.grads["W"] = (dout_rows.T @ cols).reshape(self.params["W"].shape)
-        self.grads["b"] = dout_rows.sum(axis=0)
-        dcols = (dout_rows @ self.params["W"].reshape(self.out_ch, -1))
-        # (N, Ho, Wo, C, kh, kw) -> (kh, kw, N, C, Ho, Wo): each offset's slab is contiguous
-        dcols = dcols.reshape(N, Ho, Wo, C, kh, kw).transpose(4, 5, 0, 3, 1, 2)
+        dout_flat = dout.reshape(N, self.out_ch, Ho * Wo)
+        W_mat = self.params["W"].reshape(self.out_ch, -1)
+        self.grads["W"] = (dout_flat @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(
+            self.params["W"].shape)
+        self.grads["b"] = dout_flat.sum(axis=(0, 2))
+        dcols = (W_mat.T @ dout_flat).reshape(N, C, kh, kw, Ho, Wo)
+        # col2im: every kernel offset (u, v) adds its slab back onto a strided window of xp
         dxp = np.zeros(xp_shape)
         for u in range(kh):
             for v in range(kw):
-                dxp[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s] += dcols[u, v]
+                dxp[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s] += dcols[:, :, u, v]
         return dxp[:, :, p:p + H, p:p + W] if p else dxp
 
     def __repr__(self) -> str:
