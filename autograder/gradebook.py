@@ -19,7 +19,6 @@ import os
 import shutil
 import sqlite3
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -55,36 +54,25 @@ def _is_registered(db_url: str, assignment: str, notebooks: dict[str, set[str]])
 def register_assignment(db_url: str, source_root: Path, assignment: str) -> None:
     """Record `assignment` (its notebooks, graded, answer and locked cells) in the gradebook.
 
-    Uses nbgrader's generate_assignment on a scratch release directory, exactly as
-    `nbgrader generate_assignment` would, and does nothing if the gradebook already knows
-    the same graded cells. Raises RuntimeError with nbgrader's reason on failure.
+    Runs the first half of nbgrader's generate_assignment pipeline (ClearSolutions,
+    ClearOutput, ComputeChecksums, SaveCells) on each source notebook, so the gradebook holds
+    what `nbgrader generate_assignment` would have put there. Does nothing when the gradebook
+    already knows the same graded cells. Raises RuntimeError with nbgrader's reason (e.g.
+    graded cells changed after submissions were recorded).
     """
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums, SaveCells
 
-    source_root = Path(source_root).resolve()
-    notebooks = {
-        path.stem: _graded_ids(read_notebook(path))
-        for path in sorted((source_root / assignment).glob("*.ipynb"))
-    }
-    if _is_registered(db_url, assignment, notebooks):
+    paths = sorted((Path(source_root) / assignment).glob("*.ipynb"))
+    sources = {path.stem: read_notebook(path) for path in paths}
+    if _is_registered(db_url, assignment, {k: _graded_ids(nb) for k, nb in sources.items()}):
         return
-    with tempfile.TemporaryDirectory(prefix="nnlab-register-") as scratch:
-        config = course.load_config(
-            CourseDirectory={
-                "root": str(source_root.parent),
-                "source_directory": source_root.name,
-                "release_directory": str(Path(scratch) / "release"),
-                "db_url": db_url,
-            }
-        )
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        result = api.generate_assignment(assignment, force=True, create=True)
-    if not result.get("success"):
-        detail = (result.get("error") or result.get("log") or "").strip().splitlines()
-        raise RuntimeError(
-            f"could not register {assignment} in the gradebook: {detail[-1] if detail else '?'}"
-        )
+    config = course.load_config()
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_assignment(assignment)
+    for name, nb in sources.items():
+        resources = {"nbgrader": {"db_url": db_url, "assignment": assignment, "notebook": name}}
+        for step in (ClearSolutions, ClearOutput, ComputeChecksums, SaveCells):
+            nb, resources = step(config=config).preprocess(nb, resources)
 
 
 class GradebookWriter:

@@ -30,9 +30,11 @@ import csv
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -97,6 +99,25 @@ def _cell_dict(cell) -> dict:
     }
 
 
+_pools = threading.local()
+
+
+def _kernel_pool(limits: dict, unsafe: bool):
+    """This worker thread's KernelPool: the next sandboxed kernel boots while one grades."""
+    from . import engine
+
+    wanted = (tuple(sorted(limits.items())), unsafe)
+    pool = getattr(_pools, "pool", None)
+    if pool is None or _pools.key != wanted:
+        if pool is not None:
+            pool.close()
+        pool = engine.KernelPool(engine.Limits(**limits), unsafe=unsafe)
+        _pools.pool, _pools.key = pool, wanted
+        # Kill the kernel booting ahead when the worker process ends.
+        multiprocessing.util.Finalize(pool, pool.close, exitpriority=10)
+    return pool
+
+
 def grade_task(task: Task) -> dict:
     """Worker entry point: grade one notebook, render its feedback; return plain data.
 
@@ -119,11 +140,13 @@ def grade_task(task: Task) -> dict:
         submission.parent.mkdir()
         submission.write_bytes(task.submission_bytes)
         try:
+            kernel = _kernel_pool(task.limits, task.unsafe).take()
             result = engine.grade_submission(
-                source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe
+                source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe,
+                kernel=kernel,
             )
-        except engine.SandboxUnavailable as error:
-            return {"fatal": f"sandbox unavailable on this worker: {error}"}
+        except (engine.SandboxUnavailable, engine.EnvironmentProblem) as error:
+            return {"fatal": f"grading cannot run on this worker: {error}"}
         except Exception as error:  # the batch continues; the row says what happened
             return {
                 **task.key,
@@ -303,28 +326,19 @@ def preflight(source_root: Path, assignments: list[str], limits: dict, unsafe: b
     for assignment in assignments:
         for source in sorted((source_root / assignment).glob("*.ipynb")):
             try:
-                result = engine.grade_submission(
-                    source, source, limits=engine.Limits(**limits), unsafe=unsafe
-                )
+                engine.verify_environment(source, limits=engine.Limits(**limits), unsafe=unsafe)
             except engine.SandboxUnavailable as error:
                 raise RunAborted(
                     f"the grading sandbox is unavailable: {error}\n"
                     "Install bubblewrap (apt install bubblewrap) or, on a machine you trust "
                     "with this class's code, pass --unsafe."
                 ) from None
-            lost = [
-                f"{gid}: {cell.message or 'failed'}"
-                for gid, cell in result.cells.items()
-                if not getattr(cell, "needs_manual", False) and cell.points < cell.max_points
-            ]
-            if result.status != "ok" or lost:
-                detail = "\n  ".join(lost) or result.message
+            except engine.EnvironmentProblem as problem:
                 raise RunAborted(
-                    f"environment check failed: the solution of {assignment}/{source.name} "
-                    f"does not get full marks here (status {result.status}):\n  {detail}\n"
+                    f"environment check failed for {assignment}/{source.name}:\n  {problem}\n"
                     "Nothing was graded. Fix the grading environment (missing package? "
                     "wrong nnlab?) and run again."
-                )
+                ) from None
 
 
 # -------------------------------------------------------------------------- storing
@@ -396,35 +410,35 @@ def _crash_record(task: Task, error: BaseException) -> dict:
     }
 
 
-def execute(tasks, make_pool, store: Store, progress, checks) -> None:
-    """Run `tasks` on pools from `make_pool()`, storing results after `checks()` passed.
+def execute(tasks, make_pool, setup) -> None:
+    """Run `tasks` on pools from `make_pool()`; store results with what `setup()` returns.
 
-    A task whose worker process dies is retried once in a fresh pool, then recorded as
-    an error, so one pathological submission cannot stop the class.
+    setup() -> (store, progress) runs after the tasks were handed to the pool, so workers
+    boot and grade while this process prepares the gradebook and checks the environment;
+    their results wait until setup() has returned. A task whose worker process dies is
+    retried once in a fresh pool, then recorded as an error, so one pathological submission
+    cannot stop the class.
     """
     attempts: Counter = Counter()  # keyed by (student, assignment, notebook)
     pending = list(tasks)
-    checked = False
+    store = progress = None
+    fruitless_rounds = 0
     while pending:
         pool = make_pool()
-        futures = {pool.submit(grade_task, task): task for task in pending}
-        if not checked:
-            try:
-                checks()
-            except BaseException:
-                pool.shutdown(cancel=True)
-                raise
-            checked = True
-        pending = []
         try:
+            futures = {pool.submit(grade_task, task): task for task in pending}
+            if store is None:
+                store, progress = setup()
+            pending, stored, last_error = [], 0, None
             for future in pool.as_completed(futures):
                 task = futures[future]
                 try:
                     record = future.result()
                 except Exception as error:
+                    last_error = error
                     ident = (task.student, task.assignment, task.notebook)
                     attempts[ident] += 1
-                    if attempts[ident] >= 2:
+                    if attempts[ident] >= 2 and fruitless_rounds == 0:
                         record = _crash_record(task, error)
                     else:
                         pending.append(task)
@@ -432,9 +446,17 @@ def execute(tasks, make_pool, store: Store, progress, checks) -> None:
                 if "fatal" in record:
                     raise RunAborted(record["fatal"])
                 store.save(record)
+                stored += 1
                 progress.update(f"{task.student} {task.assignment} {record['status']}")
         finally:
             pool.shutdown(cancel=True)
+        fruitless_rounds = fruitless_rounds + 1 if pending and not stored else 0
+        if fruitless_rounds >= 2:
+            # Twice in a row no worker returned anything: the workers, not the students,
+            # are broken. Stop rather than give the class zeros.
+            raise RunAborted(f"grading worker processes keep dying: {last_error!r}")
+    if progress is not None:
+        progress.close()
 
 
 # --------------------------------------------------------------------------- output
@@ -545,25 +567,31 @@ def run(options: Options, stream=None) -> int:
     reused = [state.lookup(t) for t in plan.tasks if t not in todo]
 
     db_url = db_url_for(out / "gradebook.db")
-    for assignment in assignments:
-        register_assignment(db_url, source_root, assignment)
-    writer = GradebookWriter(db_url)
-    try:
+    writers = []
+
+    def prepare() -> Store:
+        """Register the assignments and students; bring the gradebook up to the state."""
+        for assignment in assignments:
+            register_assignment(db_url, source_root, assignment)
+        writer = GradebookWriter(db_url)
+        writers.append(writer)
         for student, fields in sorted(plan.students.items()):
             writer.add_student(student, fields.get("first_name"), fields.get("last_name"),
                                fields.get("email"))
         store = Store(out, state, writer)
         for record in reused:  # repeat the idempotent update: the gradebook may lag the state
             store.to_gradebook(record)
-        print(
-            f"grading {len(todo)} notebooks ({len(reused)} unchanged since the last run, "
-            f"{len(plan.missing)} missing) of {len(plan.students)} students",
-            file=stream, flush=True,
-        )
+        return store
+
+    print(
+        f"grading {len(todo)} notebooks ({len(reused)} unchanged since the last run, "
+        f"{len(plan.missing)} missing) of {len(plan.students)} students",
+        file=stream, flush=True,
+    )
+    try:
         if todo:
             from .progress import Progress
 
-            progress = Progress(len(todo), stream)
             if options.scheduler:
                 from .cluster import ClusterUnavailable, DaskPool
 
@@ -578,15 +606,17 @@ def run(options: Options, stream=None) -> int:
                 def make_pool():
                     return LocalPool(min(workers, len(todo)))
 
-            def checks():
+            def setup():
+                store = prepare()
                 preflight(source_root, assignments, limits, options.unsafe)
+                return store, Progress(len(todo), stream)
 
-            try:
-                execute(todo, make_pool, store, progress, checks)
-            finally:
-                progress.close()
+            execute(todo, make_pool, setup)
+        else:
+            prepare()
     finally:
-        writer.close()
+        for writer in writers:
+            writer.close()
         state.close()
 
     records = {StateFile.ident(r): r for r in state.records.values()}
