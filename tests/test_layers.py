@@ -204,3 +204,18 @@ def test_constructor_arguments_checked():
         layers.MaxPool2D(0)
     with pytest.raises(TypeError):
         layers.ReLU(alpha=0.1)
+
+
+def test_backward_params_matches_backward():
+    rng = np.random.default_rng(8)
+    for layer, x in [(layers.Dense(4, 3, rng), rng.normal(size=(5, 4))),
+                     (layers.Conv2D(2, 3, 3, rng, stride=2, padding=1),
+                      rng.normal(size=(2, 2, 5, 5))),
+                     (layers.Tanh(), rng.normal(size=(3, 2)))]:
+        dout = rng.normal(size=layer.forward(x).shape)
+        layer.backward(dout)
+        full = {k: v.copy() for k, v in layer.grads.items()}
+        layer.grads = {k: np.full_like(v, np.nan) for k, v in layer.grads.items()}
+        assert layer.backward_params(dout) is None
+        for name in full:
+            np.testing.assert_array_equal(layer.grads[name], full[name])

@@ -141,7 +141,14 @@ class Sequential:
         loss_fn = resolve_loss(loss)
         scores = self.forward(X, train=train)
         data_loss, dscores = loss_fn(scores, self._match_targets(scores, y, loss))
-        self.backward(dscores)
+        # the data X needs no gradient, so the first layer skips its input gradient
+        for layer in reversed(self.layers[1:]):
+            dscores = layer.backward(dscores)
+        first = self.layers[0]
+        if hasattr(first, "backward_params"):
+            first.backward_params(dscores)
+        else:
+            first.backward(dscores)
         grads = {}
         params = self.params()
         for name, g in self.grads().items():

@@ -7,7 +7,8 @@ A layer maps a batch ``x`` (batch first: shape (N, ...)) to an output batch::
     layer.params, layer.grads            # dicts name -> ndarray, same names and shapes
 
 ``backward`` returns the gradient with respect to the input of the most recent ``forward``
-and stores parameter gradients in ``grads`` (replacing, not accumulating).  Optimizers
+and stores parameter gradients in ``grads`` (replacing, not accumulating).
+``backward_params(dout)`` does the same but need not compute the input gradient.  Optimizers
 update the arrays in ``params`` in place, so a layer never rebinds them.
 """
 
@@ -59,6 +60,14 @@ class Layer:
 
     def backward(self, dout) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_params(self, dout) -> None:
+        """Fill ``grads`` only, skipping dL/dx.
+
+        Used for a network's first layer, whose input is data and needs no gradient;
+        layers with an expensive input gradient (Dense, Conv2D) override it.
+        """
+        self.backward(dout)
 
     def __call__(self, x, train: bool = True) -> np.ndarray:
         return self.forward(x, train=train)

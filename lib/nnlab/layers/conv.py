@@ -103,16 +103,12 @@ class Conv2D(Layer):
 
     def backward(self, dout) -> np.ndarray:
         """dout (N, F, Ho, Wo) -> dx (N, C, H, W); sets grads W (F, C, kh, kw), b (F,)."""
-        dout = self._check_dout(dout)
-        x_shape, xp_shape, cols, Ho, Wo = self._cache
+        dout_flat = self._param_grads(dout)
+        x_shape, xp_shape, _, Ho, Wo = self._cache
         N, C, H, W = x_shape
         kh, kw = self.kernel_size
         s, p = self.stride, self.padding
-        dout_flat = dout.reshape(N, self.out_ch, Ho * Wo)
         W_mat = self.params["W"].reshape(self.out_ch, -1)
-        self.grads["W"] = (dout_flat @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(
-            self.params["W"].shape)
-        self.grads["b"] = dout_flat.sum(axis=(0, 2))
         dcols = (W_mat.T @ dout_flat).reshape(N, C, kh, kw, Ho, Wo)
         # col2im: every kernel offset (u, v) adds its slab back onto a strided window of xp
         dxp = np.zeros(xp_shape)
@@ -120,6 +116,20 @@ class Conv2D(Layer):
             for v in range(kw):
                 dxp[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s] += dcols[:, :, u, v]
         return dxp[:, :, p:p + H, p:p + W] if p else dxp
+
+    def backward_params(self, dout) -> None:
+        """Only grads W and b, skipping the input gradient (for a network's first layer)."""
+        self._param_grads(dout)
+
+    def _param_grads(self, dout) -> np.ndarray:
+        dout = self._check_dout(dout)
+        N, _, Ho, Wo = dout.shape
+        cols = self._cache[2]
+        dout_flat = dout.reshape(N, self.out_ch, Ho * Wo)
+        self.grads["W"] = (dout_flat @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(
+            self.params["W"].shape)
+        self.grads["b"] = dout_flat.sum(axis=(0, 2))
+        return dout_flat
 
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_ch}, {self.out_ch}, kernel_size={self.kernel_size}, "
