@@ -171,6 +171,19 @@ def test_gd_curves_match_explicit_gradient_descent():
         assert val[i] == pytest.approx(capacity.mse(explicit[k], x_val, y_val), rel=1e-9)
 
 
+def test_network_capacity_overfits_without_l2_and_marks_the_validation_minimum():
+    from nnlab.explore import capacity_network
+
+    data = capacity_network.make_data(0)  # the data and seed the explorer uses
+    small = capacity_network.train_network(4, 0.0, data)
+    large = capacity_network.train_network(32, 0.0, data)
+    large_l2 = capacity_network.train_network(32, 1e-2, data)
+    assert large["train_loss"][-1] < small["train_loss"][-1]
+    assert large["val_loss"][-1] > small["val_loss"][-1]  # more capacity, worse validation
+    assert large_l2["val_loss"][-1] < large["val_loss"][-1]  # L2 reins it in
+    assert large["best_epoch"] == int(np.argmin(large["val_loss"]))
+
+
 # ---------------------------------------------------------------- dropout
 def test_thinned_network_count_is_two_to_the_hidden_units():
     assert dropout.thinned_network_count([16, 16]) == 2**32
@@ -248,6 +261,7 @@ EXPLORERS = {
     "momentum": (lambda: momentum.momentum_explorer(), "beta", [0.0, 0.5, 0.9]),
     "momentum_compare": (lambda: momentum.momentum_explorer(compare=True), "alpha", [0.02, 0.1]),
     "capacity": (lambda: capacity.capacity_explorer(), "degree", [1, 9, 15]),
+    "capacity_network": (lambda: capacity.capacity_explorer(mode="network"), "hidden", [2, 32]),
     "dropout": (lambda: dropout.dropout_explorer(), "p", [0.0, 0.2]),
     "race": (lambda: race.optimizer_race(), "Adam", [0.01, 0.3]),
     "race_surface": (lambda: race.optimizer_race(), "surface", ["saddle", "quadratic"]),

@@ -98,8 +98,10 @@ def capacity_explorer(
         Panels: the fit; train/validation error against the degree (the U-shaped
         validation curve); and the error during gradient-descent training with the
         early-stopping point (lowest validation error) marked.
-    mode="network": an MLP's hidden units on a 2-D classification set (decision boundary,
-        error against hidden units, training curves with the early-stopping epoch).
+    mode="network": hidden units per layer of a 2-h-h-2 ReLU network on 40 noisy two-moons
+        points: decision boundary, train/validation loss against hidden units, and the
+        training curves with the early-stopping epoch. Each setting trains once (a row of
+        hidden sizes per λ, a second or two) and is cached.
     seed: seeds the explicit random generator that draws the data.
 
     Examples::

@@ -1,0 +1,187 @@
+"""Capacity explorer, network mode: hidden units and L2 on a 2-D classification set.
+
+Contract:
+  HIDDEN_CHOICES, L2_CHOICES: the slider settings.
+  train_network(hidden, l2, data, epochs, seed) -> dict with the History lists as arrays
+      (train_loss, val_loss, train_acc, val_acc), best_epoch (lowest validation loss,
+      the early-stopping point) and predict_proba(points (M, 2)) -> (M,) P(class 1), for a
+      2-h-h-2 ReLU network trained full batch with Adam and penalty (l2 / 2) sum W^2.
+  network_capacity_explorer(seed) -> Explorer widget; each (hidden, l2) is trained once and
+      cached, a whole row of hidden sizes at a time (the error-vs-capacity curve needs it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._view import Explorer, FigureView
+
+HIDDEN_CHOICES = (1, 2, 4, 8, 16, 32)
+L2_CHOICES = (0.0, 1e-3, 1e-2, 1e-1)
+
+
+def make_data(seed: int = 0, n_train: int = 40, n_val: int = 300, noise: float = 0.35):
+    """Noisy two moons: few training points, many validation points."""
+    from nnlab.data import moons
+
+    rng = np.random.default_rng(seed)
+    X_tr, y_tr = moons(n_train, rng, noise=noise)
+    X_val, y_val = moons(n_val, rng, noise=noise)
+    return X_tr, y_tr, X_val, y_val
+
+
+def train_network(
+    hidden: int, l2: float, data, epochs: int = 200, seed: int = 1, lr: float = 0.02
+) -> dict:
+    """Train 2-hidden-2 with L2 strength l2; see the module docstring for the result."""
+    from nnlab import layers, model, optim
+
+    X_tr, y_tr, X_val, y_val = data
+    rng = np.random.default_rng(seed)
+    net = model.Sequential(
+        layers.Dense(2, hidden, rng),
+        layers.ReLU(),
+        layers.Dense(hidden, hidden, rng),
+        layers.ReLU(),
+        layers.Dense(hidden, 2, rng),
+    )
+    history = model.fit(
+        net, X_tr, y_tr, optim.Adam(lr), epochs=epochs, rng=rng, l2=l2, X_val=X_val, y_val=y_val
+    )
+
+    def predict_proba(points):
+        scores = net.forward(np.asarray(points, dtype=float), train=False)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp[:, 1] / exp.sum(axis=1)
+
+    return {
+        "train_loss": np.asarray(history.train_loss),
+        "val_loss": np.asarray(history.val_loss),
+        "train_acc": np.asarray(history.train_acc),
+        "val_acc": np.asarray(history.val_acc),
+        "best_epoch": int(history.best_epoch),
+        "predict_proba": predict_proba,
+    }
+
+
+def network_capacity_explorer(seed: int = 0, epochs: int = 200):
+    """Hidden units per layer and λ for a 2-h-h-2 network (see capacity_explorer)."""
+    import ipywidgets as widgets
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from nnlab import plots
+
+    data = make_data(seed)
+    X_tr, y_tr, X_val, y_val = data
+    cache = {}
+
+    def result(hidden, l2):
+        if (hidden, l2) not in cache:
+            cache[hidden, l2] = train_network(hidden, l2, data, epochs=epochs, seed=seed + 1)
+        return cache[hidden, l2]
+
+    view = FigureView(figsize=(10.5, 3.8), nrows=1, ncols=3)
+    ax_boundary, ax_err, ax_curve = view.axes
+    points = np.vstack([X_tr, X_val])
+    low, high = points.min(axis=0) - 0.4, points.max(axis=0) + 0.4
+    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 90), np.linspace(low[1], high[1], 90))
+    grid_points = np.column_stack([gx.ravel(), gy.ravel()])
+    class_map = LinearSegmentedColormap.from_list(
+        "classes", [plots.color(0), "white", plots.color(1)]
+    )
+    probability = view.dynamic(
+        ax_boundary.imshow(
+            np.zeros(gx.shape),
+            origin="lower",
+            extent=(low[0], high[0], low[1], high[1]),
+            cmap=class_map,
+            vmin=0,
+            vmax=1,
+            aspect="auto",
+            alpha=0.6,
+        )
+    )
+    for k in (0, 1):
+        view.dynamic(
+            ax_boundary.scatter(
+                X_tr[y_tr == k, 0],
+                X_tr[y_tr == k, 1],
+                s=18,
+                color=plots.color(k),
+                edgecolors="black",
+                linewidths=0.5,
+            )
+        )
+    ax_boundary.set_xlabel("$x_1$  (dots: training points, coloured by class)")
+    ax_boundary.set_ylabel("$x_2$")
+    view.dynamic(ax_boundary.title)
+
+    sizes = np.array(HIDDEN_CHOICES, dtype=float)
+    train_err = view.dynamic(
+        *ax_err.plot(
+            sizes, sizes * 0 + 1, "-o", markersize=3, color=plots.TRAIN_COLOR, label="train"
+        )
+    )
+    val_err = view.dynamic(
+        *ax_err.plot(
+            sizes, sizes * 0 + 1, "--o", markersize=3, color=plots.VAL_COLOR, label="validation"
+        )
+    )
+    current = view.dynamic(ax_err.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
+    ax_err.set_xscale("log", base=2)
+    ax_err.set_yscale("log")
+    ax_err.set_ylim(1e-3, 10)
+    ax_err.set_title("Loss against capacity (last epoch)")
+    ax_err.set_xlabel("hidden units (log scale)")
+    ax_err.set_ylabel("cross-entropy loss (log)")
+    ax_err.legend(fontsize=7, loc="lower left")
+
+    epoch_axis = np.arange(1, epochs + 1)
+    curve_train = view.dynamic(
+        *ax_curve.plot(epoch_axis, np.ones(epochs), color=plots.TRAIN_COLOR, label="train")
+    )
+    curve_val = view.dynamic(
+        *ax_curve.plot(epoch_axis, np.ones(epochs), "--", color=plots.VAL_COLOR, label="validation")
+    )
+    stop_marker = view.dynamic(
+        *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
+    )
+    stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
+    ax_curve.set_yscale("log")
+    ax_curve.set_ylim(1e-3, 10)
+    ax_curve.set_xlim(1, epochs)
+    ax_curve.set_xlabel("epoch")
+    ax_curve.set_ylabel("cross-entropy loss (log)")
+    ax_curve.legend(fontsize=7, loc="upper left")
+    view.dynamic(ax_curve.title)
+
+    controls = {
+        "hidden": widgets.SelectionSlider(
+            options=list(HIDDEN_CHOICES), value=8, description="hidden units"
+        ),
+        "l2": widgets.SelectionSlider(
+            options=[(f"{v:g}", v) for v in L2_CHOICES], value=0.0, description="λ (L2)"
+        ),
+    }
+
+    def update(values):
+        hidden, l2 = values["hidden"], values["l2"]
+        row = [result(h, l2) for h in HIDDEN_CHOICES]
+        run = result(hidden, l2)
+        train_err.set_ydata([np.clip(r["train_loss"][-1], 1e-3, 10) for r in row])
+        val_err.set_ydata([np.clip(r["val_loss"][-1], 1e-3, 10) for r in row])
+        current.set_xdata([hidden, hidden])
+        probability.set_data(run["predict_proba"](grid_points).reshape(gx.shape))
+        ax_boundary.set_title(
+            f"{hidden} hidden units, λ = {l2:g}: val error {1 - run['val_acc'][-1]:.2f}", fontsize=9
+        )
+        curve_train.set_ydata(np.clip(run["train_loss"], 1e-3, 10))
+        curve_val.set_ydata(np.clip(run["val_loss"], 1e-3, 10))
+        best = run["best_epoch"]
+        stop_marker.set_data([best + 1], [np.clip(run["val_loss"][best], 1e-3, 10)])
+        stop_line.set_xdata([best + 1, best + 1])
+        ax_curve.set_title(f"Training: early stop at epoch {best + 1}", fontsize=9)
+        return {"run": run, "row": row}
+
+    return Explorer("Capacity: hidden units and L2", controls, view, update)
