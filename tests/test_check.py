@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nnlab import check
 from nnlab.check import CheckFailed
 
@@ -201,3 +203,33 @@ def test_checks_do_not_warn(recwarn):
     fails(check.close, np.array([1e308, 1.0]), [-1e308, 1.0])
     check.close(np.zeros(2), np.zeros(2))
     assert len(recwarn) == 0
+
+
+junk = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
+              st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3),
+              st.complex_numbers(), st.binary(max_size=2)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner),
+                            st.dictionaries(st.text(max_size=2), inner, max_size=2)),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(actual=junk)
+def test_close_never_crashes_on_arbitrary_input(actual):
+    # Either the check passes or it fails with CheckFailed; no other exception escapes.
+    try:
+        check.close(actual, [1.0, 2.0])
+    except CheckFailed:
+        pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=6))
+def test_close_accepts_itself_and_rejects_a_shifted_copy(values):
+    a = np.array(values)
+    check.close(a, a.copy())
+    shifted = a + 1e-3 + 1e-3 * np.abs(a)
+    with pytest.raises(CheckFailed, match="relative error"):
+        check.close(shifted, a)
