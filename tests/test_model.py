@@ -6,24 +6,17 @@ import re
 
 import numpy as np
 import pytest
-from nnlab import layers, optim
+from nnlab import data, layers, optim
+from nnlab.gradcheck import numerical_gradient, relative_error
 from nnlab.model import DivergedError, History, Sequential, fit
 
-from tests.test_layers import numerical_gradient, relative_error
+
+def xor_data(n, rng):
+    return data.xor(n, rng, noise=0.15)
 
 
-def xor_data(n, rng, noise=0.15):
-    centres = rng.choice([-1.0, 1.0], size=(n, 2))
-    X = centres + noise * rng.normal(size=(n, 2))
-    return X, (centres[:, 0] * centres[:, 1] < 0).astype(int)
-
-
-def circles_data(n, rng, noise=0.08, factor=0.5):
-    angle = rng.uniform(0, 2 * np.pi, size=n)
-    y = rng.integers(0, 2, size=n)
-    radius = np.where(y == 1, factor, 1.0)
-    X = radius[:, None] * np.c_[np.cos(angle), np.sin(angle)]
-    return X + noise * rng.normal(size=X.shape), y
+def circles_data(n, rng):
+    return data.circles(n, rng, noise=0.08, factor=0.5)
 
 
 def mlp(rng, sizes=(2, 16, 2), act=layers.Tanh):

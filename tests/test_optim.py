@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from nnlab import optim
+from nnlab import optim, surfaces
 
 START = (1.0, -0.5)
 STEPS = 4
@@ -159,19 +159,24 @@ def test_adam_first_step_is_lr_times_sign():
     np.testing.assert_allclose(params["w"], [2.9, -1.9], rtol=1e-6)
 
 
-def test_momentum_rate_on_ill_conditioned_quadratic():
-    lambdas = np.array([1.0, 100.0])
+@pytest.mark.parametrize("lambdas", [(1.0, 100.0), (0.5, 200.0)])
+def test_momentum_rate_on_ill_conditioned_quadratic(lambdas):
+    bowl = surfaces.quadratic(lambdas)
+    lambdas = np.array(lambdas)
     kappa = lambdas.max() / lambdas.min()
     alpha = (2.0 / (math.sqrt(lambdas.max()) + math.sqrt(lambdas.min()))) ** 2
     beta = ((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2
-    traj = optim.run(optim.Momentum(alpha, beta=beta), lambda x: lambdas * x, [1.0, 1.0], 400)
+    np.testing.assert_allclose(bowl.optimal_momentum(), (alpha, beta), rtol=1e-12)
+    traj = optim.run(optim.Momentum(alpha, beta=beta), bowl.grad, [1.0, 1.0], 400)
     dist = np.linalg.norm(traj, axis=1)
     k0, k1 = 100, 400
     empirical = (dist[k1] / dist[k0]) ** (1.0 / (k1 - k0))
     predicted = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
     assert abs(empirical - predicted) / predicted < 0.05
-    # plain gradient descent with its best step is much slower: (kappa-1)/(kappa+1)
-    assert predicted < (kappa - 1) / (kappa + 1) - 0.1
+    # plain gradient descent with its best step is much slower: (kappa-1)/(kappa+1), i.e.
+    # it needs about sqrt(kappa)/2 times more steps per digit of accuracy
+    gd_rate = (kappa - 1) / (kappa + 1)
+    assert math.log(predicted) / math.log(gd_rate) > math.sqrt(kappa) / 2
 
 
 def test_momentum_matches_pytorch_mapping():
@@ -189,6 +194,24 @@ def test_momentum_matches_pytorch_mapping():
         np.testing.assert_allclose(params["w"], theta_t.detach().numpy(), rtol=1e-12)
         buf = torch_opt.state[theta_t]["momentum_buffer"].numpy()
         np.testing.assert_allclose(-ours.state["w"]["v"] / lr, buf, rtol=1e-10)
+
+
+def test_nesterov_matches_pytorch_lookahead_points():
+    """torch's nesterov=True iterates are our interim points theta + beta * v."""
+    torch = pytest.importorskip("torch")
+    lr, beta = 0.03, 0.8
+    theta_t = torch.tensor(START, dtype=torch.float64, requires_grad=True)
+    torch_opt = torch.optim.SGD([theta_t], lr=lr, momentum=beta, nesterov=True)
+    ours = optim.Nesterov(lr, beta=beta)
+    params = {"w": np.array(START)}
+    for _ in range(6):
+        torch_opt.zero_grad()
+        (theta_t[0] ** 2 + 10 * theta_t[1] ** 2).backward()
+        torch_opt.step()
+        ours.lookahead(params)
+        ours.step(params, {"w": grad_f(params["w"])})
+        interim = params["w"] + beta * ours.state["w"]["v"]
+        np.testing.assert_allclose(interim, theta_t.detach().numpy(), rtol=1e-12)
 
 
 def test_lookahead_shifts_then_step_restores():

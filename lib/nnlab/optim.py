@@ -204,6 +204,10 @@ class Nesterov(_LookaheadMixin, Optimizer):
         theta       <- theta + v
 
     Usage: ``opt.lookahead(params); grads = grad(params); opt.step(params, grads)``.
+
+    PyTorch's ``SGD(lr, momentum=beta, nesterov=True)`` is the same method rewritten in
+    terms of the interim point: with a constant lr its iterates are exactly our
+    theta_tilde = theta + beta * v (not theta), and its buffer is b = -v / lr.
     """
 
     def __init__(self, lr: float, beta: float = 0.9):
