@@ -293,3 +293,42 @@ def test_bad_fit_arguments():
         fit(model, X, y, optim.SGD(0.1), epochs=1, rng=rng, lr=0.1)
     with pytest.raises(TypeError, match="instance"):
         Sequential(layers.ReLU)
+
+
+def test_dropout_is_on_for_steps_and_off_for_history():
+    rng = np.random.default_rng(19)
+    X, y = data.moons(80, rng, noise=0.2)
+    model = Sequential(layers.Dense(2, 32, rng), layers.ReLU(), layers.Dropout(0.5, rng),
+                       layers.Dense(32, 2, rng))
+    history = fit(model, X, y, optim.Adam(0.01), epochs=3, batch_size=16, rng=rng)
+    # the recorded loss is the deterministic eval-mode loss of the final weights
+    assert history.train_loss[-1] == pytest.approx(model.data_loss(X, y), rel=1e-12)
+    assert model.data_loss(X, y) == model.data_loss(X, y)
+    train_mode = [model.loss(X, y)[0] for _ in range(2)]
+    assert train_mode[0] != train_mode[1]  # a fresh mask each step
+
+
+def small_cnn(rng):
+    return Sequential(layers.Conv2D(1, 4, 3, rng, padding=1), layers.ReLU(),
+                      layers.MaxPool2D(2), layers.Flatten(), layers.Dense(4 * 4 * 4, 10, rng))
+
+
+def test_cnn_gradients_through_the_whole_model():
+    rng = np.random.default_rng(20)
+    model = Sequential(layers.Conv2D(2, 3, 3, rng, stride=2, padding=1), layers.Tanh(),
+                       layers.Flatten(), layers.Dense(3 * 3 * 3, 4, rng))
+    X, y = rng.normal(size=(2, 2, 5, 6)), np.array([1, 3])
+    _, grads = model.loss(X, y, l2=0.1)
+    for name, p in model.params().items():
+        numeric = numerical_gradient(lambda _: model.loss(X, y, l2=0.1)[0], p)
+        assert relative_error(grads[name], numeric) < 1e-7, name
+
+
+def test_small_cnn_learns_digits():
+    rng = np.random.default_rng(21)
+    X, y = data.digits(rng=np.random.default_rng(0))
+    X = X[:600].reshape(-1, 1, 8, 8)
+    y = y[:600]
+    model = small_cnn(rng)
+    fit(model, X, y, optim.Adam(0.01), epochs=8, batch_size=32, rng=rng)
+    assert model.accuracy(X, y) > 0.9

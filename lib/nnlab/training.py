@@ -106,8 +106,10 @@ def _check_data(X, y, name_x: str, name_y: str):
         raise ValueError(f"{name_x} has {len(X)} examples but {name_y} has {len(y)}")
     if len(X) == 0:
         raise ValueError(f"{name_x} is empty")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name_x} contains NaN or inf")
+    # checked in chunks so a large data set never needs a full-size boolean temporary
+    for start in range(0, len(X), EVAL_CHUNK):
+        if not np.isfinite(X[start:start + EVAL_CHUNK]).all():
+            raise ValueError(f"{name_x} contains NaN or inf")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{name_y} contains NaN or inf")
     return X, y
