@@ -281,10 +281,15 @@ def test_explorer_updates_in_place_quietly(name, capfd):
         warnings.simplefilter("error")
         explorer = build()
         image = explorer.view.image
+        render = explorer.view.render
+        renders = []
+        explorer.view.render = lambda: renders.append(1) or render()
         seen = [image.value]
         for _ in range(5):  # many updates must not pile up figures
             for value in values:
+                before = len(renders)
                 explorer.controls[control].value = value
+                assert len(renders) - before == 1, "one slider change, one redraw"
                 assert image is explorer.view.image  # same widget, new bytes
                 seen.append(image.value)
     assert all(bytes(png).startswith(PNG_SIGNATURE) for png in seen)

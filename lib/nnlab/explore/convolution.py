@@ -192,12 +192,14 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
     )
 
     def on_preset(change):
+        if explorer._holding:  # set by on_cell, which redraws itself
+            return
         if change["new"] == "custom":
+            explorer.update()
             return
         with explorer.hold_updates():
             for cell, value in zip(cells, KERNELS[change["new"]].ravel(), strict=True):
                 cell.value = float(value)
-            choice.value = change["new"]
 
     def on_cell(_change):
         if explorer._holding:
@@ -206,6 +208,8 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
         with explorer.hold_updates():
             choice.value = matches[0] if matches else "custom"
 
+    # The preset handler redraws once after filling the cells (not before, with stale cells).
+    choice.unobserve(explorer._on_change, names="value")
     choice.observe(on_preset, names="value")
     for cell in cells:
         cell.observe(on_cell, names="value")
