@@ -109,6 +109,8 @@ def test_solution_runs_green_with_all_tests_passing(source):
         pytest.fail(f"{source}: cell {failing[0]} (grade_id {failing[1]!r}) failed:\n{error}")
     assert seconds < RUNTIME_LIMIT, f"{source}: took {seconds:.1f} s"
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
         if nbgrader_meta(cell).get("grade") or is_answer_cell(cell):
             stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
             assert not stderr, (
@@ -151,17 +153,18 @@ def test_release_stubs_every_answer_and_hides_every_hidden_test(source):
                 for line in block.splitlines():
                     if len(line.strip()) > 25:
                         assert line.strip() not in stub, f"{gid}: solution line leaked: {line}"
-        if HIDDEN_MARKERS[0] in cell.source:
-            hidden = re.findall(
-                re.escape(HIDDEN_MARKERS[0]) + r"(.*?)" + re.escape(HIDDEN_MARKERS[1]),
-                cell.source,
-                re.S,
-            )
-            for block in hidden:
-                for line in block.splitlines():
-                    line = line.strip()
-                    if len(line) > 25 and not line.startswith("#"):
-                        assert line not in released_text, f"{gid}: hidden test leaked: {line}"
+    # Lines that occur only inside hidden-test blocks must not reach the release.
+    hidden_pattern = re.escape(HIDDEN_MARKERS[0]) + r"(.*?)" + re.escape(HIDDEN_MARKERS[1])
+    source_text = source.read_text()
+    visible_text = re.sub(hidden_pattern, "", "\n".join(c.source for c in src.cells), flags=re.S)
+    for cell in src.cells:
+        for block in re.findall(hidden_pattern, cell.source, re.S):
+            for line in block.splitlines():
+                line = line.strip()
+                if len(line) > 25 and not line.startswith("#") and line not in visible_text:
+                    gid = nbgrader_meta(cell).get("grade_id")
+                    assert line not in released_text, f"{gid}: hidden test leaked: {line}"
+    assert source_text.count(HIDDEN_MARKERS[0]) > 0 or not any(is_test_cell(c) for c in src.cells)
     assert HIDDEN_MARKERS[0] not in released_text
 
 
