@@ -104,13 +104,15 @@ def release(assignment: str, db_url: str | None = None, root: Path = course.ROOT
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def stale_files(assignment: str, root: Path = course.ROOT) -> list[str]:
+def stale_files(
+    assignment: str, root: Path = course.ROOT, db_url: str | None = None
+) -> list[str]:
     """Release files of `assignment` that differ from what solutions/ would generate.
 
     Returns one line per stale file: differing, missing, or not generated at all.
     """
     with tempfile.TemporaryDirectory(prefix="nnlab-check-") as scratch:
-        expected = generate(assignment, Path(scratch) / assignment, root=root)
+        expected = generate(assignment, Path(scratch) / assignment, db_url=db_url, root=root)
     released_dir = root / "course" / assignment
     stale = []
     for rel, data in expected.items():
@@ -133,10 +135,13 @@ def main(assignment: str, check: bool, root: Path = course.ROOT) -> int:
         print("no assignments found in solutions/", file=sys.stderr)
         return 1
     failures = 0
+    # One scratch gradebook for the whole check: creating a gradebook costs seconds.
+    scratch = tempfile.TemporaryDirectory(prefix="nnlab-check-db-")
+    check_db = f"sqlite:///{Path(scratch.name) / 'gradebook.db'}"
     for name in names:
         try:
             if check:
-                stale = stale_files(name, root=root)
+                stale = stale_files(name, root=root, db_url=check_db)
                 for line in stale:
                     print(f"stale: {line}", file=sys.stderr)
                 failures += bool(stale)
@@ -148,6 +153,7 @@ def main(assignment: str, check: bool, root: Path = course.ROOT) -> int:
         except ReleaseError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
+    scratch.cleanup()
     if check and failures:
         print("run `python -m autograder release all` to regenerate course/", file=sys.stderr)
     return 1 if failures else 0
