@@ -312,3 +312,13 @@ def test_shape_change_between_steps_asks_for_reset():
     opt.step({"W": np.zeros(2)}, {"W": np.ones(2)})
     with pytest.raises(ValueError, match="reset"):
         opt.step({"W": np.zeros(3)}, {"W": np.ones(3)})
+
+
+def test_run_diverging_is_quiet_and_pads_with_nan(recwarn):
+    traj = optim.run(optim.SGD(1.0), lambda x: 10 * x**3, [10.0], 12)
+    assert traj.shape == (13, 1)
+    finite = np.isfinite(traj[:, 0])
+    first_bad = int(np.argmin(finite))
+    assert 1 < first_bad < 12 and finite[:first_bad].all()
+    assert np.isnan(traj[first_bad + 1:]).all()
+    assert len(recwarn) == 0

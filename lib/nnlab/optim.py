@@ -340,6 +340,8 @@ def run(
     x0        : starting point, shape (d,).
     steps     : number of updates (int >= 0).
     Returns an array of shape (steps + 1, d); row 0 is x0, row k the point after k steps.
+    If the run diverges, the first non-finite point is kept and later rows are NaN;
+    numpy overflow warnings are suppressed (the NaN/inf rows say it all).
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
@@ -352,13 +354,18 @@ def run(
         raise ValueError(f"x0 must be finite, got {x0!r}")
     optimizer.reset()
     params = {"x": x}
-    trajectory = np.empty((steps + 1, x.size))
+    trajectory = np.full((steps + 1, x.size), np.nan)
     trajectory[0] = x
-    for k in range(1, steps + 1):
-        optimizer.lookahead(params)
-        g = np.asarray(grad_fn(params["x"].copy()), dtype=np.float64)
-        if g.shape != x.shape:
-            raise ValueError(f"grad_fn returned shape {g.shape}, expected {x.shape}")
-        optimizer.step(params, {"x": g})
-        trajectory[k] = x
+    # a diverging run is a legitimate outcome to plot: no overflow warnings, and once the
+    # point is no longer finite the remaining rows stay NaN
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for k in range(1, steps + 1):
+            optimizer.lookahead(params)
+            g = np.asarray(grad_fn(params["x"].copy()), dtype=np.float64)
+            if g.shape != x.shape:
+                raise ValueError(f"grad_fn returned shape {g.shape}, expected {x.shape}")
+            optimizer.step(params, {"x": g})
+            trajectory[k] = x
+            if not np.isfinite(x).all():
+                break
     return trajectory

@@ -11,6 +11,7 @@ Initialisation (biases start at 0):
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def init_std(init, fan_in: int, fan_out: int) -> float:
         if init == "zeros":
             return 0.0
         raise ValueError(f"init must be 'he', 'xavier', 'zeros' or a float std, got {init!r}")
-    if isinstance(init, bool) or not isinstance(init, (int, float)):
+    if isinstance(init, bool) or not isinstance(init, Real):
         raise TypeError(f"init must be a string or a float std, got {type(init).__name__}")
     if not (math.isfinite(init) and init >= 0):
         raise ValueError(f"init std must be finite and >= 0, got {init!r}")

@@ -17,6 +17,7 @@ forward.  Any input shape.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float, rng: np.random.Generator, mode: str = "inverted"):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
+        if isinstance(p, bool) or not isinstance(p, Real) or not math.isfinite(p):
             raise ValueError(f"Dropout p must be a number in [0, 1), got {p!r}")
         if not 0.0 <= p < 1.0:
             raise ValueError(
