@@ -283,6 +283,7 @@ class KernelRunner:
         self.output_budget = limits.max_output_bytes
         self.truncated = False
         self.memory_error = False
+        self.process_limit = False
 
     def start_cell(self) -> None:
         cell_end = time.monotonic() + self.limits.cell_timeout
@@ -315,6 +316,8 @@ class KernelRunner:
             if kind in ("stream", "display_data", "execute_result", "error"):
                 if kind == "error" and content.get("ename") == "MemoryError":
                     self.memory_error = True
+                if kind == "error" and _is_process_limit(content):
+                    self.process_limit = True
                 self._keep(outputs, kind, content)
             elif kind == "clear_output":
                 outputs.clear()
@@ -391,6 +394,16 @@ class KernelRunner:
 
 
 # ------------------------------------------------------------------------------- grading
+
+
+class ProcessLimit(Exception):
+    """The student's code hit the process limit (a fork bomb); its kernel cannot be trusted
+    to answer coherently any more, as forked copies share its sockets."""
+
+
+def _is_process_limit(content: dict) -> bool:
+    text = f"{content.get('ename')} {content.get('evalue')}"
+    return "BlockingIOError" in text or "Resource temporarily unavailable" in text
 
 
 def _test_output(passed: bool, message: str, grade_id: str) -> list:
@@ -502,6 +515,14 @@ def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
                 cell.outputs = _test_output(outcome.passed, outcome.message, step.source.grade_id)
             else:
                 cell.outputs = runner.execute(step.code)
+                if runner.process_limit:
+                    raise ProcessLimit()
+        except ProcessLimit:
+            status = "error"
+            halted = (f"the code started too many processes (limit {limits.max_processes}); "
+                      "grading stopped")
+            message = halted
+            kernel.kill()
         except CellTimeout:
             over_notebook = time.monotonic() >= runner.notebook_deadline
             status = "timeout"

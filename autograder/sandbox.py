@@ -214,16 +214,29 @@ def _sandbox_uid() -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def _matplotlib_cache() -> Path | None:
-    """A matplotlib font cache built once per grading process, copied into each sandbox.
+    """A matplotlib font cache, built once per user and version, copied into each sandbox.
 
     Without it every kernel that imports matplotlib spends seconds rebuilding the cache.
     """
-    if importlib.util.find_spec("matplotlib") is None:
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None:
         return None
-    cache = Path(tempfile.mkdtemp(prefix="nnlab-mplcache-"))
-    env = dict(os.environ, MPLCONFIGDIR=str(cache), MPLBACKEND="agg")
+    from importlib.metadata import version
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnlab-autograder"
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    cache = base / f"matplotlib-{version('matplotlib')}-{python}"
+    if cache.is_dir():
+        return cache
+    base.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix="mpl-", dir=base))
+    env = dict(os.environ, MPLCONFIGDIR=str(building), MPLBACKEND="agg")
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
-                   capture_output=True, timeout=120)
+                   capture_output=True, timeout=300)
+    try:
+        building.rename(cache)  # atomic: concurrent builders race, one wins
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
     return cache
 
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import multiprocessing.util
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 
 from autograder import course
-from autograder.engine import CellResult, Limits, SubmissionResult, grade_submission
+from autograder.engine import CellResult, KernelPool, Limits, SubmissionResult, grade_submission
 from autograder.notebooks import SOLUTION_MARKERS, grade_id, is_answer_cell, read_notebook
 
 # Generous limits: lecture notebooks are graded whole; the defaults guard real batches.
@@ -80,9 +81,18 @@ def variant(assignment: str | Path, answers: dict[str, str], base: str = "soluti
     return answered(source_path(assignment), answers, base=base)
 
 
+_POOLS: dict = {}
+
+
 def _grade_one(args) -> SubmissionResult:
+    """Grade in a worker process, with the next sandboxed kernel already booting."""
     source, nb, limits = args
-    return grade_submission(source, nb, limits=limits)
+    key = repr(limits)
+    if key not in _POOLS:
+        _POOLS[key] = KernelPool(limits)
+        # Worker processes end with os._exit: multiprocessing's finalizers still run.
+        multiprocessing.util.Finalize(None, _POOLS[key].close, exitpriority=10)
+    return grade_submission(source, nb, limits=limits, kernel=_POOLS[key].take())
 
 
 def grade_all(assignment: str | Path, variants: dict[str, nbformat.NotebookNode],
@@ -93,7 +103,7 @@ def grade_all(assignment: str | Path, variants: dict[str, nbformat.NotebookNode]
     names = list(variants)
     jobs = [(source, variants[name], limits) for name in names]
     if workers <= 1 or len(jobs) == 1:
-        return {name: _grade_one(job) for name, job in zip(names, jobs, strict=True)}
+        return {name: grade_submission(source, variants[name], limits=limits) for name in names}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = list(pool.map(_grade_one, jobs))
