@@ -29,7 +29,7 @@ class DaskPool:
         except ImportError:
             raise ClusterUnavailable(INSTALL_HINT) from None
         try:
-            self.client = Client(address, timeout=timeout, set_as_default=False)
+            self.client = Client(address, timeout=timeout)
         except OSError as error:
             raise ClusterUnavailable(
                 f"cannot reach the Dask scheduler at {address}: {error}"

@@ -99,6 +99,17 @@ def _cell_dict(cell) -> dict:
     }
 
 
+def old_format_note(data: bytes) -> str:
+    """A note when the submission is an nbformat 3 (or older) notebook, else ''."""
+    try:
+        version = json.loads(data).get("nbformat")
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(version, int) and version < 4:
+        return f"old notebook format (nbformat {version}) converted to nbformat 4"
+    return ""
+
+
 _pools = threading.local()
 
 
@@ -159,10 +170,10 @@ def grade_task(task: Task) -> dict:
                 "note": task.note,
             }
     cells = {gid: _cell_dict(cell) for gid, cell in result.cells.items()}
+    notes = [n for n in getattr(result, "notes", []) if n not in result.message]
+    parts = [task.note, old_format_note(task.submission_bytes), *notes, result.message]
     # Name the student's file, not the worker's scratch copy.
-    message = result.message.replace(str(submission), task.display_name)
-    if task.note:
-        message = f"{task.note}; {message}" if message else task.note
+    message = "; ".join(p for p in parts if p).replace(str(submission), task.display_name)
     record = {
         **task.key,
         "status": result.status,
