@@ -258,8 +258,8 @@ def test_files_outside_the_sandbox_are_invisible(graded):
     # installation exist; no notebook, no solutions, no repository content.
     for secret in ("ipynb", "solutions", "BEGIN SOLUTION", "autograder", "tests", "README"):
         assert secret not in found, found
-    # The source notebook, solutions/, tests/ and root's shell history do not exist.
-    assert text.count("DENIED FileNotFoundError") == 4
+    # The source notebook, solutions/, tests/ and root's shell history are not there.
+    assert text.count("DENIED FileNotFoundError") >= 4
 
 
 def test_nothing_outside_the_sandbox_is_written(graded):
