@@ -121,6 +121,8 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
         for c in range(3)
     ]
     view.dynamic(ax_third.title)
+    ax_third.set_xticks([])
+    ax_third.set_yticks([])
     ax_third.set_xlabel("column")
     ax_third.set_ylabel("row")
 
@@ -142,7 +144,14 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
     def current_kernel():
         return np.array([c.value for c in cells], dtype=float).reshape(3, 3)
 
+    kernel_only, template_only = (choice, cell_grid), (size, top, left)
+
     def update(values):
+        # Show only the controls that matter in the current mode.
+        for control in kernel_only:
+            control.layout.display = None if values["mode"] == "kernel" else "none"
+        for control in template_only:
+            control.layout.display = "none" if values["mode"] == "kernel" else None
         if values["mode"] == "kernel":
             weights = current_kernel()
             response = correlate2d(image, weights)
@@ -153,7 +162,7 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
             best.set_data([], [])
             patch_box.set_visible(False)
             shown = weights
-            ax_third.set_title("kernel (editable below)")
+            ax_third.set_title("kernel (edit the 3×3 boxes above)")
             third_image.set_extent((-0.5, 2.5, 2.5, -0.5))
             klim = float(np.max(np.abs(weights))) or 1.0
             third_image.set_data(weights)
@@ -161,6 +170,7 @@ def convolution_explorer(kernel: str = "Sobel x", max_side: int = 160):
             third_image.set_clim(-klim, klim)
             for text, value in zip(kernel_text, shown.ravel(), strict=True):
                 text.set_text(f"{value:.3g}")
+                text.set_color("white" if abs(value) > 0.6 * klim else "black")
             return {"mode": "kernel", "kernel": weights, "response": response}
         n = min(values["size"], height - 1, width - 1)
         row = min(values["top"], height - n)
