@@ -23,6 +23,8 @@ import builtins
 import contextlib
 import io
 import pickle
+import sys
+import threading
 from dataclasses import dataclass
 
 from .bridge import BridgeError, Handle, StudentError
@@ -104,11 +106,44 @@ def hidden_line_numbers(source: str, markers: tuple[str, str]) -> frozenset[int]
     return frozenset(hidden)
 
 
+class _ThreadRouter(io.TextIOBase):
+    """sys.stdout/stderr stand-in: a thread that is running trusted code writes to its own
+    sink; every other thread writes to the original stream. (contextlib.redirect_stdout
+    swaps one global and would mix up threads grading concurrently.)"""
+
+    def __init__(self, original):
+        self.original = original
+
+    def write(self, text):
+        sink = getattr(_sinks, "sink", None)
+        return (sink if sink is not None else self.original).write(text)
+
+    def flush(self):
+        if getattr(_sinks, "sink", None) is None:
+            self.original.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.original, name)
+
+
+_sinks = threading.local()
+_install_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _captured():
     """Swallow whatever trusted code prints: output never decides a grade."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with _install_lock:
+        if type(sys.stdout) is not _ThreadRouter:
+            sys.stdout = _ThreadRouter(sys.stdout)
+        if type(sys.stderr) is not _ThreadRouter:
+            sys.stderr = _ThreadRouter(sys.stderr)
+    previous = getattr(_sinks, "sink", None)
+    _sinks.sink = io.StringIO()
+    try:
         yield
+    finally:
+        _sinks.sink = previous
 
 
 class RemoteObject:
