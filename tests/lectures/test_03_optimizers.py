@@ -1,0 +1,220 @@
+"""Grading validity of Lecture 03 (optimizers), through the real sandboxed grader.
+
+For every autograded exercise, three typical wrong answers must lose points on that
+exercise's test cells, and one correct answer written differently must get full points.
+Variant k replaces every exercise by its k-th wrong answer, so one grading run checks one
+wrong answer of each exercise. The model solution must score every autograded point and the
+untouched release none.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.support.grading import cells_for, grade_all, variant
+
+ASSIGNMENT = "03-optimizers"
+AUTOGRADED_POINTS = 21
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+MOMENTUM = src("""
+    def momentum_step(theta, g, v, lr, beta):
+        v_new = {v_new}
+        theta_new = {theta_new}
+        return theta_new, v_new
+""")
+
+ADAGRAD = src("""
+    def adagrad_step(theta, g, r, lr, delta=1e-7):
+        r_new = {r_new}
+        theta_new = {theta_new}
+        return theta_new, r_new
+""")
+
+RMSPROP = src("""
+    def rmsprop_step(theta, g, r, lr, rho=0.9, delta=1e-6):
+        r_new = {r_new}
+        theta_new = {theta_new}
+        return theta_new, r_new
+""")
+
+ADAM = src("""
+    def adam_step(theta, g, s, r, t, lr=0.001, rho1=0.9, rho2=0.999, delta=1e-8):
+        s_new = rho1 * s + (1 - rho1) * g
+        r_new = rho2 * r + (1 - rho2) * g * g
+        s_hat = {s_hat}
+        r_hat = {r_hat}
+        theta_new = {theta_new}
+        return theta_new, s_new, r_new
+""")
+S_HAT_OK = "s_new / (1 - rho1**t)"
+R_HAT_OK = "r_new / (1 - rho2**t)"
+ADAM_THETA_OK = "theta - lr * s_hat / (np.sqrt(r_hat) + delta)"
+
+# answer grade_id -> (three wrong answers, one alternative correct answer)
+ANSWERS = {
+    "gd_rate": (
+        [
+            "best_lr = 2 / 20\nbest_rate = 1 - 0.5 * (2 / 20)",       # the stability limit
+            "best_lr = 1 / 20\nbest_rate = 1 - 0.5 / 20",             # 1/lambda_max
+            "best_lr = 2 / 20.5\nbest_rate = (20 - 0.5) / 20",        # wrong rate formula
+        ],
+        src("""
+            kappa = 20 / 0.5
+            best_rate = (kappa - 1) / (kappa + 1)
+            best_lr = 1 / ((0.5 + 20) / 2)
+        """),
+    ),
+    "momentum_step": (
+        [
+            MOMENTUM.format(v_new="beta * v + lr * g", theta_new="theta + v_new"),  # sign
+            MOMENTUM.format(v_new="beta * v - lr * g", theta_new="theta + v"),      # old v
+            # PyTorch's buffer returned in place of the course's velocity
+            MOMENTUM.format(v_new="beta * v + g", theta_new="theta - lr * v_new"),
+        ],
+        src("""
+            def momentum_step(theta, g, v, lr, beta):
+                velocity = np.multiply(beta, v)
+                velocity -= np.multiply(lr, g)
+                return np.add(theta, velocity), velocity
+        """),
+    ),
+    "curve_match": (
+        [
+            'curve_match = {"GD": "A", "momentum 0.5": "B", "momentum 0.9": "C"}',
+            'curve_match = {"GD": "C", "momentum 0.5": "B", "momentum 0.9": "A"}',
+            'curve_match = {"GD": "B", "momentum 0.5": "A", "momentum 0.9": "C"}',
+        ],
+        'curve_match = dict(zip(["momentum 0.9", "GD", "momentum 0.5"], "ABC"))',
+    ),
+    "adagrad_step": (
+        [
+            ADAGRAD.format(r_new="r + g * g",                                # delta in sqrt
+                           theta_new="theta - lr / np.sqrt(delta + r_new) * g"),
+            ADAGRAD.format(r_new="r + g * g",                                # stale r
+                           theta_new="theta - lr / (delta + np.sqrt(r)) * g"),
+            ADAGRAD.format(r_new="g * g",                                    # no accumulation
+                           theta_new="theta - lr / (delta + np.sqrt(r_new)) * g"),
+        ],
+        ADAGRAD.format(r_new="np.add(r, np.square(g))",
+                       theta_new="theta - g * lr / (np.sqrt(r_new) + delta)"),
+    ),
+    "rmsprop_step": (
+        [
+            RMSPROP.format(r_new="rho * r + g * g",                          # no (1 - rho)
+                           theta_new="theta - lr / np.sqrt(delta + r_new) * g"),
+            RMSPROP.format(r_new="rho * r + (1 - rho) * g * g",              # delta outside
+                           theta_new="theta - lr / (delta + np.sqrt(r_new)) * g"),
+            RMSPROP.format(r_new="(1 - rho) * r + rho * g * g",              # rho swapped
+                           theta_new="theta - lr / np.sqrt(delta + r_new) * g"),
+        ],
+        RMSPROP.format(r_new="r + (1 - rho) * (g ** 2 - r)",
+                       theta_new="theta - lr * g / np.sqrt(r_new + delta)"),
+    ),
+    "adam_step": (
+        [
+            ADAM.format(s_hat="s_new", r_hat="r_new", theta_new=ADAM_THETA_OK),  # no correction
+            ADAM.format(s_hat="s_new / (1 - rho1 ** (t + 1))",                # off by one in t
+                        r_hat="r_new / (1 - rho2 ** (t + 1))", theta_new=ADAM_THETA_OK),
+            ADAM.format(s_hat=S_HAT_OK, r_hat=R_HAT_OK,                       # delta in sqrt
+                        theta_new="theta - lr * s_hat / np.sqrt(r_hat + delta)"),
+        ],
+        src("""
+            def adam_step(theta, g, s, r, t, lr=0.001, rho1=0.9, rho2=0.999, delta=1e-8):
+                s = s + (1 - rho1) * (g - s)
+                r = r + (1 - rho2) * (np.square(g) - r)
+                first = s / (1 - np.power(rho1, t))
+                second = r / (1 - np.power(rho2, t))
+                return theta - lr * first / (np.sqrt(second) + delta), s, r
+        """),
+    ),
+    "adam_t1": (
+        [
+            "adam_first_step = -0.05\nadam_first_step_uncorrected = -0.158",   # sign error
+            "adam_first_step = 0.158\nadam_first_step_uncorrected = 0.05",     # swapped
+            # sqrt forgotten on the second moment
+            "adam_first_step = 0.05 * 0.004 / 0.004 ** 2\n"
+            "adam_first_step_uncorrected = 0.05 * 0.0004 / (0.001 * 0.004 ** 2)",
+        ],
+        src("""
+            g, lr = -0.004, 0.05
+            adam_first_step = -lr * g / (abs(g) + 1e-8)
+            adam_first_step_uncorrected = lr * 0.1 * 0.004 / (np.sqrt(0.001) * 0.004 + 1e-8)
+        """),
+    ),
+    "hyperparameters": (
+        [
+            'hyperparameter_letters = ["A"]',
+            'hyperparameter_letters = ["A", "B", "D"]',
+            'hyperparameter_letters = ["B", "C"]',
+        ],
+        'hyperparameter_letters = list("DA")',
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    variants = {
+        "solution": variant(ASSIGNMENT, {}),
+        "release": variant(ASSIGNMENT, {}, base="release"),
+        "alternatives": variant(ASSIGNMENT, {k: alt for k, (_, alt) in ANSWERS.items()}),
+    }
+    for k in range(3):
+        variants[f"wrong{k}"] = variant(ASSIGNMENT, {a: w[k] for a, (w, _) in ANSWERS.items()})
+    results = grade_all(ASSIGNMENT, variants, workers=2)
+    for name, result in results.items():
+        assert result.status == "ok", f"{name}: {result.status}: {result.message}"
+    return results
+
+
+def points(result, answer_id):
+    cells = cells_for(result, answer_id)
+    return sum(c.points for c in cells), sum(c.max_points for c in cells)
+
+
+def autograded(result):
+    return [c for c in result.cells.values() if not c.needs_manual]
+
+
+@pytest.mark.slow
+def test_solution_scores_every_autograded_point(graded):
+    cells = autograded(graded["solution"])
+    failed = [(c.grade_id, c.message) for c in cells if not c.passed]
+    assert not failed
+    total = sum(c.points for c in cells)
+    assert total == sum(c.max_points for c in cells) == AUTOGRADED_POINTS
+
+
+@pytest.mark.slow
+def test_untouched_release_scores_nothing(graded):
+    assert sum(c.points for c in autograded(graded["release"])) == 0
+
+
+@pytest.mark.slow
+def test_every_autograded_exercise_is_covered(graded):
+    test_cells = {c.grade_id for c in autograded(graded["solution"])}
+    covered = {gid for gid in test_cells if any(gid.startswith(a + "_test") for a in ANSWERS)}
+    assert covered == test_cells
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
+def test_alternative_correct_answer_scores_full_points(graded, answer_id):
+    got, full = points(graded["alternatives"], answer_id)
+    messages = [c.message for c in cells_for(graded["alternatives"], answer_id)]
+    assert got == full, messages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(3))
+@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
+def test_wrong_answer_loses_points(graded, answer_id, k):
+    got, full = points(graded[f"wrong{k}"], answer_id)
+    assert got < full, f"wrong answer {k} of {answer_id} scored full points"

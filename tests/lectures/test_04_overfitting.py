@@ -1,0 +1,240 @@
+"""Grading validity of Lecture 04 (overfitting and regularisation), through the real grader.
+
+For every autograded exercise, three typical wrong answers must lose points on that
+exercise's test cells, and one correct answer written differently must get full points.
+Variant k replaces every exercise by its k-th wrong answer, so one grading run checks one
+wrong answer of each exercise. The model solution must score every autograded point and the
+untouched release none.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.support.grading import cells_for, grade_all, variant
+
+ASSIGNMENT = "04-overfitting"
+AUTOGRADED_POINTS = 17
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+CROSS_VALIDATE = src("""
+    def cross_validate_width(X, y, widths, k, rng, ridge=1e-3):
+        folds = data.kfold_indices(len(X), k, rng)
+        scores = np.zeros((len(widths), k))
+        for i, width in enumerate(widths):
+            {refold}
+            for j, (train_idx, val_idx) in enumerate(folds):
+                a = fit_output_layer(random_relu_features(X[train_idx], width), y[train_idx],
+                                     ridge)
+                residual = random_relu_features(X[{scored}], width) @ a - y[{scored}]
+                scores[i, j] = np.mean(residual ** 2)
+        return widths[int(np.{pick}(scores.mean(axis=1)))], scores
+""")
+
+PENALTY = src("""
+    def {name}(weights, lam):
+        penalty = 0.0
+        grads = {{}}
+        for name, W in weights.items():
+            if {penalised}:
+                penalty += {term}
+                grads[name] = {grad}
+            else:
+                grads[name] = np.zeros_like(W)
+        return penalty, grads
+""")
+L2_TERM = "0.5 * lam * float(np.sum(W * W))"
+L1_TERM = "lam * float(np.sum(np.abs(W)))"
+WEIGHTS_ONLY = 'name.endswith("W")'
+
+EARLY_STOPPING = src("""
+    def fit_with_early_stopping(net, X_train, y_train, X_val, y_val, optimizer, max_epochs,
+                                patience):
+        best_loss, best_epoch, best_weights = np.inf, 0, net.get_weights()
+        val_losses = []
+        for epoch in range(max_epochs):
+            _, grads = net.loss(X_train, y_train)
+            optimizer.step(net.params(), grads)
+            val_loss = net.data_loss(X_val, y_val)
+            val_losses.append(val_loss)
+            if val_loss < best_loss:
+                best_loss, best_epoch, best_weights = val_loss, epoch, {snapshot}
+            if epoch - best_epoch {stop} patience:
+                break
+        {restore}
+        return best_epoch, val_losses, net.get_weights()
+""")
+RESTORE = "net.set_weights(best_weights)"
+
+# answer grade_id -> (three wrong answers, one alternative correct answer)
+ANSWERS = {
+    "diagnosis": (
+        [
+            'diagnosis = {"P": "underfitting", "Q": "good fit", "R": "overfitting"}',
+            'diagnosis = {"P": "good fit", "Q": "overfitting", "R": "underfitting"}',
+            'diagnosis = {"P": "overfitting", "Q": "underfitting", "R": "good fit"}',
+        ],
+        'diagnosis = dict(R="underfitting", Q="good fit", P="overfitting")',
+    ),
+    "cross_validate_width": (
+        [
+            # new folds for every width: the widths are no longer compared on the same split
+            CROSS_VALIDATE.format(refold="folds = data.kfold_indices(len(X), k, rng)",
+                                  scored="val_idx", pick="argmin"),
+            CROSS_VALIDATE.format(refold="pass", scored="train_idx", pick="argmin"),  # train err
+            CROSS_VALIDATE.format(refold="pass", scored="val_idx", pick="argmax"),    # max
+        ],
+        src("""
+            def cross_validate_width(X, y, widths, k, rng, ridge=1e-3):
+                folds = data.kfold_indices(X.shape[0], k, rng)
+                rows = []
+                for width in widths:
+                    row = []
+                    for tr, va in folds:
+                        H_tr = random_relu_features(X[tr], width)
+                        H_va = random_relu_features(X[va], width)
+                        a = fit_output_layer(H_tr, y[tr], ridge)
+                        row.append(float(((H_va @ a - y[va]) ** 2).mean()))
+                    rows.append(row)
+                scores = np.array(rows)
+                means = list(scores.mean(axis=1))
+                return widths[means.index(min(means))], scores
+        """),
+    ),
+    "peak_width": (
+        ["peak_width = 1", "peak_width = 600", "peak_width = 60"],
+        "peak_width = float(len(X_fit))",
+    ),
+    "l2_penalty": (
+        [
+            PENALTY.format(name="l2_penalty", penalised=WEIGHTS_ONLY,          # no 1/2
+                           term="lam * float(np.sum(W * W))", grad="lam * W"),
+            PENALTY.format(name="l2_penalty", penalised=WEIGHTS_ONLY,          # gradient 2 lam W
+                           term=L2_TERM, grad="2 * lam * W"),
+            PENALTY.format(name="l2_penalty", penalised="True",                # biases decayed
+                           term=L2_TERM, grad="lam * W"),
+        ],
+        src("""
+            def l2_penalty(weights, lam):
+                grads = {k: (lam * w if k.endswith("W") else 0.0 * w) for k, w in weights.items()}
+                penalty = lam / 2 * sum(np.vdot(w, w) for k, w in weights.items()
+                                        if k.endswith("W"))
+                return float(penalty), grads
+        """),
+    ),
+    "l1_penalty": (
+        [
+            PENALTY.format(name="l1_penalty", penalised=WEIGHTS_ONLY,          # L2's gradient
+                           term=L1_TERM, grad="lam * W"),
+            PENALTY.format(name="l1_penalty", penalised=WEIGHTS_ONLY,          # +lam at w = 0
+                           term=L1_TERM, grad="np.where(W >= 0, lam, -lam)"),
+            PENALTY.format(name="l1_penalty", penalised="True",                # biases too
+                           term=L1_TERM, grad="lam * np.sign(W)"),
+        ],
+        src("""
+            def l1_penalty(weights, lam):
+                penalty, grads = 0.0, {}
+                for key, W in weights.items():
+                    is_weight = key.endswith("W")
+                    penalty += lam * np.linalg.norm(W.ravel(), 1) if is_weight else 0.0
+                    sign = (W > 0).astype(float) - (W < 0).astype(float)
+                    grads[key] = lam * sign if is_weight else np.zeros(W.shape)
+                return float(penalty), grads
+        """),
+    ),
+    "fit_with_early_stopping": (
+        [
+            EARLY_STOPPING.format(snapshot="net.get_weights()", stop=">=",
+                                  restore="pass"),                        # never restores
+            EARLY_STOPPING.format(snapshot="net.get_weights()", stop=">",
+                                  restore=RESTORE),                       # patience off by one
+            EARLY_STOPPING.format(snapshot="net.params()", stop=">=",
+                                  restore=RESTORE),                       # keeps a reference
+        ],
+        src("""
+            def fit_with_early_stopping(net, X_train, y_train, X_val, y_val, optimizer,
+                                        max_epochs, patience):
+                history, best, wait, epoch, saved = [], None, 0, 0, None
+                while epoch < max_epochs:
+                    optimizer.step(net.params(), net.loss(X_train, y_train)[1])
+                    history.append(float(net.data_loss(X_val, y_val)))
+                    if best is None or history[-1] < history[best]:
+                        best, wait = epoch, 0
+                        saved = {k: v.copy() for k, v in net.params().items()}
+                    else:
+                        wait += 1
+                        if wait >= patience:
+                            break
+                    epoch += 1
+                net.set_weights(saved)
+                return best, history, net.get_weights()
+        """),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    variants = {
+        "solution": variant(ASSIGNMENT, {}),
+        "release": variant(ASSIGNMENT, {}, base="release"),
+        "alternatives": variant(ASSIGNMENT, {k: alt for k, (_, alt) in ANSWERS.items()}),
+    }
+    for k in range(3):
+        variants[f"wrong{k}"] = variant(ASSIGNMENT, {a: w[k] for a, (w, _) in ANSWERS.items()})
+    results = grade_all(ASSIGNMENT, variants, workers=2)
+    for name, result in results.items():
+        assert result.status == "ok", f"{name}: {result.status}: {result.message}"
+    return results
+
+
+def points(result, answer_id):
+    cells = cells_for(result, answer_id)
+    return sum(c.points for c in cells), sum(c.max_points for c in cells)
+
+
+def autograded(result):
+    return [c for c in result.cells.values() if not c.needs_manual]
+
+
+@pytest.mark.slow
+def test_solution_scores_every_autograded_point(graded):
+    cells = autograded(graded["solution"])
+    failed = [(c.grade_id, c.message) for c in cells if not c.passed]
+    assert not failed
+    total = sum(c.points for c in cells)
+    assert total == sum(c.max_points for c in cells) == AUTOGRADED_POINTS
+
+
+@pytest.mark.slow
+def test_untouched_release_scores_nothing(graded):
+    assert sum(c.points for c in autograded(graded["release"])) == 0
+
+
+@pytest.mark.slow
+def test_every_autograded_exercise_is_covered(graded):
+    test_cells = {c.grade_id for c in autograded(graded["solution"])}
+    covered = {gid for gid in test_cells if any(gid.startswith(a + "_test") for a in ANSWERS)}
+    assert covered == test_cells
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
+def test_alternative_correct_answer_scores_full_points(graded, answer_id):
+    got, full = points(graded["alternatives"], answer_id)
+    messages = [c.message for c in cells_for(graded["alternatives"], answer_id)]
+    assert got == full, messages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(3))
+@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
+def test_wrong_answer_loses_points(graded, answer_id, k):
+    got, full = points(graded[f"wrong{k}"], answer_id)
+    assert got < full, f"wrong answer {k} of {answer_id} scored full points"
