@@ -358,3 +358,35 @@ def test_autograding_explorers_do_nothing_heavy_and_stay_quiet():
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert float(result.stdout.strip()) < 2.0
+
+
+@pytest.mark.slow
+def test_notebook_without_widget_front_end_keeps_a_static_figure_per_explorer():
+    """nbclient (as in CI or an HTML build) has no widget manager: each output needs a PNG."""
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    fixture = Path(__file__).parent / "browser" / "explorers.ipynb"
+    notebook = nbformat.read(fixture, as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for cell in code_cells:
+        assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.source
+        bundles = [o["data"] for o in cell.outputs if o.output_type == "execute_result"]
+        assert len(bundles) == 1, cell.source
+        assert "application/vnd.jupyter.widget-view+json" in bundles[0]
+        assert base64.b64decode(bundles[0]["image/png"]).startswith(PNG_SIGNATURE)
+    # Saved widget state lets an HTML page re-create the widgets, figures included ...
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    images = [m for m in state.values() if m["model_name"] == "ImageModel"]
+    assert len(images) >= len(code_cells)
+    for model in images:  # binary traits travel as base64 buffers beside the state
+        (buffer,) = [b for b in model["buffers"] if b["path"] == ["value"]]
+        assert base64.b64decode(buffer["data"]).startswith(PNG_SIGNATURE)
+    # ... and without widget state (the usual case for a built site) the PNG is what shows.
+    del notebook.metadata["widgets"]
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    assert html.count("data:image/png;base64") >= len(code_cells)
