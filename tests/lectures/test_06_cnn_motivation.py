@@ -1,0 +1,300 @@
+"""Grading validity of lecture 06 (CNN motivation) through the real sandboxed autograder.
+
+For every autograded exercise three typical wrong answers must lose points on that
+exercise's test cells and one differently written correct answer must keep all of them.
+To keep the run short, variant "wrong<k>" replaces every exercise by its k-th wrong answer
+at once (each exercise's tests use only that exercise's answer), and "alternative" holds
+all the alternative answers. The solution must score full autograded points and the
+untouched release zero.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autograder.notebooks import grade_id, is_test_cell, read_notebook
+from tests.support.grading import cells_for, grade_all, source_path, variant
+
+ASSIGNMENT = "06-cnn-motivation"
+
+PARAM_COUNTS = '''
+def dense_param_count(input_shape, n_units):
+    d_in = 1
+    for size in input_shape:
+        d_in *= size
+    return {dense}
+
+
+def conv_param_count(in_channels, out_channels, kernel_size):
+    return {conv}
+'''
+
+CORR2D = '''
+def corr2d(x, k):
+    x = np.asarray(x, dtype=float)
+    k = np.asarray(k, dtype=float)
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] - kh + {plus}, x.shape[1] - kw + {plus}))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * {kernel})
+    return out
+'''
+
+CONV_OUTPUT_SIZE = '''
+def conv_output_size(n, k, stride=1, padding=0):
+    return {formula}
+'''
+
+CORR2D_GENERAL = '''
+def corr2d_general(x, k, stride=1, padding=0):
+    x = np.asarray(x, dtype=float)
+    k = np.asarray(k, dtype=float)
+    xp = np.pad(x, {pad})
+    kh, kw = k.shape
+    out_h = (xp.shape[0] - kh) // stride + {plus}
+    out_w = (xp.shape[1] - kw) // stride + {plus}
+    out = np.zeros((out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = xp[i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[i, j] = np.sum(window * {kernel})
+    return out
+'''
+
+EDGE_KERNELS = '''
+vertical_edge_kernel = np.array({vertical}, dtype=float)
+horizontal_edge_kernel = np.array({horizontal}, dtype=float)
+'''
+SOBEL_X = "[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]"
+SOBEL_Y = "[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]"
+LAPLACIAN = "[[0, 1, 0], [1, -4, 1], [0, 1, 0]]"
+
+LOCATE_TEMPLATE = '''
+def locate_template(image, template):
+    image = np.asarray(image, dtype=float)
+    template = np.asarray(template, dtype=float)
+    windows = sliding_window_view(image, template.shape)
+    {score}
+    row, col = np.unravel_index(np.argmin(score), score.shape)
+    return {result}
+'''
+SSD = "score = ((windows - template) ** 2).sum(axis=(2, 3))"
+RAW_CORRELATION = "score = -np.einsum('ijuv,uv->ij', windows, template)"
+
+CIRCULAR = '''
+def circular_corr2d(x, k):
+    x = np.asarray(x, dtype=float)
+    k = np.asarray(k, dtype=float)
+    rh, rw = (k.shape[0] - 1) // 2, (k.shape[1] - 1) // 2
+    padded = np.pad(x, {pad}, mode="{mode}")
+    return np.einsum("ijuv,uv->ij", sliding_window_view(padded, k.shape), {kernel})
+'''
+
+IM2COL = '''
+def im2col(x, kh, kw):
+    x = np.asarray(x, dtype=float)
+    out_h, out_w = x.shape[0] - kh + {plus}, x.shape[1] - kw + {plus}
+    rows = np.empty((out_h * out_w, kh * kw))
+    for i in range(out_h):
+        for j in range(out_w):
+            rows[i * out_w + j] = x[i:i + kh, j:j + kw].ravel(order="{order}")
+    return rows{transpose}
+'''
+
+WRONG = {
+    "param_counts": [
+        # no biases
+        PARAM_COUNTS.format(dense="d_in * n_units",
+                            conv="out_channels * in_channels * kernel_size**2"),
+        # one shared bias for the dense layer; conv forgets the input channels
+        PARAM_COUNTS.format(dense="d_in * n_units + 1",
+                            conv="out_channels * kernel_size**2 + out_channels"),
+        # dense ignores the channel axis; conv uses k instead of k*k
+        PARAM_COUNTS.format(dense="(d_in // input_shape[0]) * n_units + n_units",
+                            conv="out_channels * in_channels * kernel_size + out_channels"),
+    ],
+    "corr2d": [
+        CORR2D.format(plus=1, kernel="k[::-1, ::-1]"),  # true convolution (flipped kernel)
+        CORR2D.format(plus=0, kernel="k"),  # off by one in the output size
+        CORR2D.format(plus=1, kernel="k.T"),  # transposed kernel
+    ],
+    "conv_output_size": [
+        CONV_OUTPUT_SIZE.format(formula="-(-(n + 2 * padding - k) // stride) + 1"),  # ceil
+        CONV_OUTPUT_SIZE.format(formula="(n + padding - k) // stride + 1"),  # padding once
+        CONV_OUTPUT_SIZE.format(formula="(n + 2 * padding - k) // stride"),  # missing + 1
+    ],
+    "corr2d_general": [
+        CORR2D_GENERAL.format(pad="((padding, 0), (padding, 0))", plus=1, kernel="k"),
+        CORR2D_GENERAL.format(pad="padding", plus=0, kernel="k"),
+        CORR2D_GENERAL.format(pad="padding", plus=1, kernel="k[::-1, ::-1]"),
+    ],
+    "final_size": [
+        "final_size = 8  # pooling rounded up\n",
+        "final_size = 15  # forgot the last pooling layer\n",
+        "final_size = 7.5  # no floor\n",
+    ],
+    "edge_kernels": [
+        EDGE_KERNELS.format(vertical=SOBEL_Y, horizontal=SOBEL_X),  # swapped
+        EDGE_KERNELS.format(vertical=LAPLACIAN, horizontal=LAPLACIAN),  # all orientations
+        # only the positive side: responds to flat regions
+        EDGE_KERNELS.format(vertical="[[0, 0, 1], [0, 0, 2], [0, 0, 1]]",
+                            horizontal="[[0, 0, 0], [0, 0, 0], [1, 2, 1]]"),
+    ],
+    "locate_template": [
+        LOCATE_TEMPLATE.format(score=RAW_CORRELATION, result="int(row), int(col)"),
+        LOCATE_TEMPLATE.format(score=SSD, result="int(col), int(row)"),
+        LOCATE_TEMPLATE.format(
+            score=SSD,
+            result="int(row) + template.shape[0] // 2, int(col) + template.shape[1] // 2"),
+    ],
+    "circular_corr2d": [
+        CIRCULAR.format(pad="((rh, rh), (rw, rw))", mode="constant", kernel="k"),  # zero pad
+        CIRCULAR.format(pad="((0, 2 * rh), (0, 2 * rw))", mode="wrap", kernel="k"),  # uncentred
+        CIRCULAR.format(pad="((rh, rh), (rw, rw))", mode="wrap", kernel="k[::-1, ::-1]"),
+    ],
+    "equivariant_choice": [
+        'equivariant_choice = "A"\n',
+        'equivariant_choice = "C"\n',
+        'equivariant_choice = "D"\n',
+    ],
+    "im2col": [
+        IM2COL.format(plus=1, order="F", transpose=""),  # windows flattened column-major
+        IM2COL.format(plus=1, order="C", transpose=".T"),  # transposed matrix
+        IM2COL.format(plus=0, order="C", transpose=""),  # one window short per axis
+    ],
+}
+
+ALTERNATIVE = {
+    "param_counts": '''
+def dense_param_count(input_shape, n_units):
+    return int(np.prod(input_shape) + 1) * n_units
+
+
+def conv_param_count(in_channels, out_channels, kernel_size):
+    return (in_channels * kernel_size * kernel_size + 1) * out_channels
+''',
+    "corr2d": '''
+def corr2d(x, k):
+    k = np.asarray(k, dtype=float)
+    return np.tensordot(sliding_window_view(np.asarray(x, dtype=float), k.shape), k, axes=2)
+''',
+    "conv_output_size": '''
+def conv_output_size(n, k, stride=1, padding=0):
+    return int(math.floor((n + 2 * padding - k) / stride)) + 1
+''',
+    "corr2d_general": '''
+def corr2d_general(x, k, stride=1, padding=0):
+    k = np.asarray(k, dtype=float)
+    padded = np.pad(np.asarray(x, dtype=float), ((padding, padding), (padding, padding)))
+    full = np.einsum("ijuv,uv->ij", sliding_window_view(padded, k.shape), k)
+    return full[::stride, ::stride]
+''',
+    "final_size": '''
+size = 64
+for kernel, stride, pad in [(5, 1, 0), (2, 2, 0), (3, 2, 1), (2, 2, 0)]:
+    size = conv_output_size(size, kernel, stride, pad)
+final_size = float(size)
+''',
+    "edge_kernels": '''
+vertical_edge_kernel = np.array([[1.0, 0.0, -1.0]] * 3)  # Prewitt, opposite sign
+horizontal_edge_kernel = np.array([[0.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
+''',
+    "locate_template": '''
+def locate_template(image, template):
+    image = np.asarray(image, dtype=float)
+    template = np.asarray(template, dtype=float)
+    windows = sliding_window_view(image, template.shape)
+    centred = windows - windows.mean(axis=(2, 3), keepdims=True)
+    t = template - template.mean()
+    norms = np.sqrt((centred**2).sum(axis=(2, 3)) * (t**2).sum()) + 1e-12
+    ncc = np.einsum("ijuv,uv->ij", centred, t) / norms
+    best = np.argmax(ncc)
+    return best // ncc.shape[1], best % ncc.shape[1]
+''',
+    "circular_corr2d": '''
+def circular_corr2d(x, k):
+    x = np.asarray(x, dtype=float)
+    k = np.asarray(k, dtype=float)
+    rh, rw = k.shape[0] // 2, k.shape[1] // 2
+    out = np.zeros_like(x)
+    for u in range(k.shape[0]):
+        for v in range(k.shape[1]):
+            out += k[u, v] * np.roll(x, (rh - u, rw - v), axis=(0, 1))
+    return out
+''',
+    "equivariant_choice": 'equivariant_choice = "ABCD"[1]\n',
+    "im2col": '''
+def im2col(x, kh, kw):
+    return sliding_window_view(np.asarray(x, dtype=float), (kh, kw)).reshape(-1, kh * kw)
+''',
+}
+
+
+def autograded_answers() -> set[str]:
+    """Answer ids that own at least one test cell in the source notebook."""
+    tests = [grade_id(c) for c in read_notebook(source_path(ASSIGNMENT)).cells if is_test_cell(c)]
+    return {re.sub(r"_test\d*$", "", gid) for gid in tests}
+
+
+@pytest.fixture(scope="module")
+def results():
+    variants = {
+        "solution": variant(ASSIGNMENT, {}),
+        "release": variant(ASSIGNMENT, {}, base="release"),
+        "alternative": variant(ASSIGNMENT, ALTERNATIVE),
+    }
+    for k in range(3):
+        variants[f"wrong{k}"] = variant(
+            ASSIGNMENT, {name: answers[k] for name, answers in WRONG.items()})
+    return grade_all(ASSIGNMENT, variants, workers=2)
+
+
+def points(result, answer_id) -> tuple[float, float]:
+    cells = cells_for(result, answer_id)
+    return sum(c.points for c in cells), sum(c.max_points for c in cells)
+
+
+def test_every_autograded_exercise_has_wrong_and_alternative_answers():
+    assert set(WRONG) == autograded_answers()
+    assert set(ALTERNATIVE) == set(WRONG)
+    assert all(len(answers) >= 3 for answers in WRONG.values())
+
+
+@pytest.mark.slow
+def test_solution_scores_full_autograded_points(results):
+    result = results["solution"]
+    assert result.status == "ok", result.message
+    for answer_id in WRONG:
+        got, full = points(result, answer_id)
+        assert got == pytest.approx(full), (answer_id, [c.message for c in
+                                                        cells_for(result, answer_id)])
+
+
+@pytest.mark.slow
+def test_release_scores_zero(results):
+    result = results["release"]
+    assert result.status == "ok", result.message
+    assert result.score == pytest.approx(0.0)
+
+
+@pytest.mark.slow
+def test_alternative_correct_answers_score_full_points(results):
+    result = results["alternative"]
+    assert result.status == "ok", result.message
+    for answer_id in WRONG:
+        got, full = points(result, answer_id)
+        assert got == pytest.approx(full), (answer_id, [c.message for c in
+                                                        cells_for(result, answer_id)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(3))
+def test_typical_wrong_answers_lose_points(results, k):
+    result = results[f"wrong{k}"]
+    assert result.status == "ok", result.message
+    for answer_id in WRONG:
+        got, full = points(result, answer_id)
+        assert got < full, f"wrong answer {k} of {answer_id} kept all {full} points"
