@@ -83,6 +83,8 @@ class FigureView:
             axes = self.figure.subplots(nrows, ncols, squeeze=False, **subplot_kw)
             self.axes = list(axes.ravel())
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # Shown while a slow first computation runs (cleared by the next render).
+        self.status = widgets.HTML()
         self._dynamic = []
         self._background = None
         self.last_render_seconds = 0.0
@@ -113,11 +115,17 @@ class FigureView:
                 self.figure.draw_artist(artist)
         return encode_png(np.asarray(canvas.buffer_rgba())[..., :3])
 
+    def busy(self, message: str) -> None:
+        """Tell the learner a slow step is running; the front end shows it at once."""
+        self.status.value = f"<i>{message}</i>"
+
     def render(self) -> bytes:
         """Redraw the figure into the Image widget; returns the new PNG bytes."""
         start = time.perf_counter()
         data = self.png()
         self.image.value = data
+        if self.status.value:
+            self.status.value = ""
         self.last_render_seconds = time.perf_counter() - start
         return data
 
@@ -131,6 +139,7 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, title: str, controls: dict, view: FigureView, update, extra=()):
+        self.title = title
         self.controls = controls
         self.view = view
         self._update_fn = update
@@ -142,7 +151,7 @@ class Explorer(widgets.VBox):
             list(controls.values()),
             layout=widgets.Layout(display="flex", flex_flow="row wrap"),
         )
-        super().__init__([heading, control_box, *extra, self.error, view.image])
+        super().__init__([heading, control_box, *extra, self.error, view.status, view.image])
         for control in controls.values():
             if hasattr(control, "value"):
                 control.observe(self._on_change, names="value")
@@ -178,6 +187,7 @@ class Explorer(widgets.VBox):
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         bundle = dict(bundle or {})
+        bundle["text/plain"] = f"{self.title} (interactive: run in JupyterLab to use the controls)"
         # Static fallback for front ends without a widget manager: they pick image/png.
         bundle["image/png"] = base64.b64encode(self.view.image.value).decode("ascii")
         return bundle

@@ -78,6 +78,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
 
     def result(hidden, l2):
         if (hidden, l2) not in cache:
+            view.busy(f"training {hidden} hidden units with λ = {l2:g} (once; cached)…")
             cache[hidden, l2] = train_network(hidden, l2, data, epochs=epochs, seed=seed + 1)
         return cache[hidden, l2]
 

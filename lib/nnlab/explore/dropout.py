@@ -114,6 +114,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 300, seed: 
 
     def curves(drop):
         if drop not in cache:
+            view.busy(f"training the network with p = {drop:.1f} (once; cached afterwards)…")
             cache[drop] = train_curves(drop, data, hidden=hidden, epochs=epochs, seed=seed + 1)
         return cache[drop]
 
