@@ -12,7 +12,6 @@ import csv
 import html
 import io
 import re
-import sqlite3
 from pathlib import Path
 
 import nbformat
@@ -113,15 +112,14 @@ def page_text(path: Path) -> str:
 
 
 def gradebook_scores(out: Path) -> dict[str, float]:
-    """Total autograded score per student, read straight from the gradebook tables."""
-    with sqlite3.connect(out / "gradebook.db") as conn:
-        rows = conn.execute(
-            "SELECT submitted_assignment.student_id, SUM(COALESCE(grade.auto_score, 0)) "
-            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = "
-            "submitted_assignment.id GROUP BY submitted_assignment.student_id"
-        ).fetchall()
-    return {student: float(score) for student, score in rows}
+    """Score per student as `nbgrader export` computes it from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        return {
+            submission.student.id: float(submission.score)
+            for submission in gb.find_assignment(ASSIGNMENT).submissions
+        }
 
 
 @pytest.fixture
