@@ -3,6 +3,8 @@ sync and leaks nothing, and plain nbgrader understands the course layout."""
 
 from __future__ import annotations
 
+import ast
+import builtins
 import os
 import re
 import subprocess
@@ -204,3 +206,55 @@ def test_plain_nbgrader_generates_and_lists_every_assignment(tmp_path):
     assert listed.returncode == 0, listed.stderr
     for name in ASSIGNMENTS:
         assert name in listed.stdout + listed.stderr
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _parse_cell(source: str) -> ast.AST:
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    return ast.parse("\n".join(lines))
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_id)
+def test_test_cells_take_only_the_students_answers_from_the_kernel(source):
+    """At grading time a test cell's free names are fetched from the student's kernel, where
+    the student may have redefined them. So a test may use, besides trusted imports and its
+    own bindings, only names that an answer cell defines (the student's answer)."""
+    nb = nbformat.read(source, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    answers = [_bound_names(_parse_cell(c.source)) for c in code if is_answer_cell(c)]
+    answer_names = set().union(*answers)
+    imported = set()
+    for cell in code:
+        if not is_answer_cell(cell) and not is_test_cell(cell):
+            for node in ast.walk(_parse_cell(cell.source)):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    imported.update((a.asname or a.name).split(".")[0] for a in node.names)
+    trusted = imported | set(dir(builtins))
+    for cell in code:
+        if not is_test_cell(cell):
+            continue
+        tree = _parse_cell(cell.source)
+        bound = _bound_names(tree)
+        loaded = {
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        from_kernel = loaded - bound - trusted - answer_names
+        assert not from_kernel, (
+            f"{source}: test cell {nbgrader_meta(cell).get('grade_id')!r} uses "
+            f"{sorted(from_kernel)}, defined outside answer and test cells; "
+            "a student could redefine them"
+        )
+        trusted |= bound
