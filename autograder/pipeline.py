@@ -583,7 +583,12 @@ def run(options: Options, stream=None) -> int:
     def prepare() -> Store:
         """Register the assignments and students; bring the gradebook up to the state."""
         for assignment in assignments:
-            register_assignment(db_url, source_root, assignment)
+            try:
+                register_assignment(db_url, source_root, assignment)
+            except Exception as error:  # nbgrader refuses, e.g. cells changed after grading
+                raise RunAborted(
+                    f"the gradebook {out / 'gradebook.db'} cannot take {assignment}: {error}"
+                ) from None
         writer = GradebookWriter(db_url)
         writers.append(writer)
         for student, fields in sorted(plan.students.items()):

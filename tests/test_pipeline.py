@@ -212,3 +212,46 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise():
     assert "\r[" in screen.getvalue() and "ETA" in screen.getvalue()
     assert log.getvalue().splitlines()[0].startswith("[1/2] ada fx ok (ETA")
     assert "\r" not in log.getvalue()
+
+
+def test_rows_for_several_assignments_and_notebooks(tmp_path):
+    """Column names and row aggregation, without grading anything."""
+    from autograder.pipeline import build_rows as rows_of
+    from autograder.pipeline import graded_columns, plan_run
+
+    root = build_assignment(tmp_path / "solutions")
+    (root / "gx").mkdir()
+    for name in ("one", "two"):
+        (root / "gx" / f"{name}.ipynb").write_bytes((root / ASSIGNMENT / "fx.ipynb").read_bytes())
+    columns = graded_columns(root, [ASSIGNMENT, "gx"], qualify=True)
+    assert [c[0] for c in columns[ASSIGNMENT]] == [f"{ASSIGNMENT}/{c}" for c in CELL_COLUMNS]
+    assert [c[0] for c in columns["gx"]][:3] == ["gx/one:square_test", "gx/one:mean_test",
+                                                 "gx/one:why"]
+
+    submissions = tmp_path / "submitted"
+    put(submissions, "ada", student_notebook(CORRECT))
+    for name in ("one", "two"):
+        target = submissions / "ada" / "gx" / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(nbformat.writes(student_notebook(CORRECT)))
+    plan = plan_run(root, [ASSIGNMENT, "gx"], submissions, {"bo": {}}, {}, False)
+    assert sorted((t.student, t.assignment, t.notebook) for t in plan.tasks) == [
+        ("ada", ASSIGNMENT, "fx"), ("ada", "gx", "one"), ("ada", "gx", "two")]
+
+    def record(notebook, status, square, mean):
+        cells = {"square_test": {"points": square}, "mean_test": {"points": mean},
+                 "why": {"points": 0.0, "needs_manual": True}}
+        return {"status": status, "score": square + mean, "message": status * (status != "ok"),
+                "cells": cells, "notebook": notebook}
+
+    records = {("ada", ASSIGNMENT, "fx"): record("fx", "ok", 2.0, 1.0),
+               ("ada", "gx", "one"): record("one", "ok", 2.0, 0.0),
+               ("ada", "gx", "two"): record("two", "timeout", 0.0, 0.0)}
+    rows = {(r["student_id"], r["assignment"]): r for r in rows_of(plan, records,
+                                                                     [ASSIGNMENT, "gx"])}
+    assert rows[("ada", "gx")]["status"] == "timeout"  # the worse of the two notebooks
+    assert rows[("ada", "gx")]["score"] == 2.0 and rows[("ada", "gx")]["max_score"] == 8.0
+    assert rows[("ada", "gx")]["gx/two:why"] == ""
+    assert rows[("ada", ASSIGNMENT)]["status"] == "ok"
+    assert rows[("bo", "gx")]["status"] == "missing"
+    assert rows[("bo", "gx")]["message"] == "no submission"
