@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -90,6 +91,13 @@ def lab(tmp_path_factory):
     root = home / "root"
     root.mkdir()
     shutil.copy(FIXTURE, root / FIXTURE.name)
+    if (ROOT / "course").is_dir():  # the released lecture notebooks, as students get them
+        shutil.copytree(
+            ROOT / "course",
+            root,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+        )
     env = dict(os.environ)
     env.pop("NBGRADER_EXECUTION", None)
     for name in (
@@ -170,6 +178,21 @@ async (img) => {
 }
 """
 
+EXPLORER_CALL = (
+    r"\b(step_size_explorer|momentum_explorer|optimizer_race|capacity_explorer|"
+    r"dropout_explorer|convolution_explorer)\("
+)
+
+RUN_CELLS_JS = """
+async (indices) => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  for (const index of indices) {
+    notebook.activeCellIndex = index;
+    await window.jupyterapp.commands.execute("notebook:run-cell");
+  }
+}
+"""
+
 KERNEL_IDLE_JS = """
 () => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -180,17 +203,69 @@ KERNEL_IDLE_JS = """
 """
 
 
-def _change_control(page, cell, name):
-    """Move one control of the explorer in ``cell`` the way a student would."""
-    if name == "convolution":
-        select = cell.locator("select").first
-        count = select.locator("option").count()
-        current = select.evaluate("s => s.selectedIndex")
-        select.select_option(index=(current + 1) % (count - 1))  # the last option is "custom"
+def _change_control(page, cell):
+    """Move one control of the explorer in ``cell`` the way a student would: the first
+    visible slider one step to the right, or else the next entry of its first menu."""
+    handle = cell.locator(".noUi-handle")
+    visible = [handle.nth(i) for i in range(handle.count()) if handle.nth(i).is_visible()]
+    if visible:
+        visible[0].focus()
+        page.keyboard.press("ArrowRight")
         return
-    handle = cell.locator(".noUi-handle").first
-    handle.focus()
-    page.keyboard.press("ArrowRight")
+    select = cell.locator("select").first
+    count = select.locator("option").count()
+    current = select.evaluate("s => s.selectedIndex")
+    select.select_option(index=(current + 1) % (count - 1))  # the last option may be "custom"
+
+
+def _exercise_explorer(page, cell, name, updates):
+    """Controls render; each change replaces the image bytes. Returns update times (ms)."""
+    cell.scroll_into_view_if_needed()
+    sliders = cell.locator(".widget-slider").count()
+    menus = cell.locator("select").count()
+    assert sliders + menus >= 1, f"{name}: no slider or menu rendered"
+    image = cell.locator("img.widget-image").first
+    times = []
+    for _ in range(updates):
+        before_src = image.get_attribute("src")
+        before = image.evaluate(IMAGE_DIGEST_JS)
+        start = time.perf_counter()
+        _change_control(page, cell)
+        image.evaluate(
+            "(img, old) => new Promise(resolve => { const check = () =>"
+            " img.src !== old ? resolve() : requestAnimationFrame(check); check(); })",
+            before_src,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        assert image.evaluate(IMAGE_DIGEST_JS) != before, f"{name}: image bytes did not change"
+    cell.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    return times
+
+
+def _open_notebook(page, base, token, path):
+    page.goto(f"{base}/lab/tree/{path}?token={token}")
+    # The restored workspace may show another notebook first: wait for this one, with a kernel.
+    page.wait_for_function(
+        "(path) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return !!w && !!w.context && w.context.path === path; }",
+        arg=path,
+        timeout=60_000,
+    )
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+
+
+def _launch(playwright, console_errors):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: console_errors.append(f"page error: {exc}"))
+    return browser, page
+
+
+def _assert_console_clean(console_errors):
+    unexplained = [e for e in console_errors if not any(k in e for k in BENIGN_CONSOLE)]
+    assert not unexplained, f"browser console errors: {unexplained}"
 
 
 def test_explorers_run_and_update_in_jupyterlab(lab):
@@ -200,14 +275,9 @@ def test_explorers_run_and_update_in_jupyterlab(lab):
     console_errors = []
     timings = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser, page = _launch(playwright, console_errors)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
-            page.on("pageerror", lambda exc: console_errors.append(f"page error: {exc}"))
-            page.goto(f"{base}/lab/tree/{FIXTURE.name}?token={token}")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+            _open_notebook(page, base, token, FIXTURE.name)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_function(
                 f"document.querySelectorAll('.jp-CodeCell img.widget-image').length"
@@ -217,33 +287,12 @@ def test_explorers_run_and_update_in_jupyterlab(lab):
             page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
             stderr = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
             assert stderr.count() == 0, stderr.all_text_contents()
-
             cells = page.locator(".jp-CodeCell")
             assert cells.count() == len(EXPLORERS)
             for index, name in enumerate(EXPLORERS):
-                cell = cells.nth(index)
-                cell.scroll_into_view_if_needed()
-                if name == "convolution":
-                    assert cell.locator("select").count() >= 1, "kernel menu did not render"
-                else:
-                    assert cell.locator(".widget-slider").count() >= 1, f"{name}: no slider"
-                    assert cell.locator(".noUi-handle").first.is_visible()
-                image = cell.locator("img.widget-image").first
-                timings[name] = []
-                for _ in range(UPDATES_PER_EXPLORER):
-                    before_src = image.get_attribute("src")
-                    before = image.evaluate(IMAGE_DIGEST_JS)
-                    start = time.perf_counter()
-                    _change_control(page, cell, name)
-                    image.evaluate(
-                        "(img, old) => new Promise(resolve => { const check = () =>"
-                        " img.src !== old ? resolve() : requestAnimationFrame(check); check(); })",
-                        before_src,
-                    )
-                    timings[name].append((time.perf_counter() - start) * 1000)
-                    after = image.evaluate(IMAGE_DIGEST_JS)
-                    assert after != before, f"{name}: the image bytes did not change"
-                cell.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+                timings[name] = _exercise_explorer(
+                    page, cells.nth(index), name, UPDATES_PER_EXPLORER
+                )
             page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
         finally:
             browser.close()
@@ -260,7 +309,69 @@ def test_explorers_run_and_update_in_jupyterlab(lab):
     )
     (ARTIFACTS / "timings.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-
-    unexplained = [e for e in console_errors if not any(k in e for k in BENIGN_CONSOLE)]
-    assert not unexplained, f"browser console errors: {unexplained}"
+    _assert_console_clean(console_errors)
     assert statistics.median(all_times) <= TARGET_MEDIAN_MS * 3, "updates far too slow"
+
+
+def _lecture_notebooks():
+    """(relative path, [indices of cells that import or call an explorer]) per lecture."""
+    import nbformat
+
+    found = []
+    for path in sorted((ROOT / "course").glob("*/*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        cells = [
+            i
+            for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and "nnlab.explore" in cell.source
+        ]
+        calls = [
+            i
+            for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and re.search(EXPLORER_CALL, cell.source)
+        ]
+        if calls:
+            found.append(
+                (str(path.relative_to(ROOT / "course")), sorted(set(cells + calls)), calls)
+            )
+    return found
+
+
+def test_lecture_explorers_work_in_jupyterlab(lab):
+    """Each released lecture notebook: run its explorer cells, move every explorer once."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, _root = lab
+    lectures = _lecture_notebooks()
+    if not lectures:
+        pytest.skip("no released lecture notebook calls an explorer yet")
+    console_errors = []
+    current = "start"
+    with sync_playwright() as playwright:
+        browser, page = _launch(playwright, console_errors)
+        try:
+            for path, to_run, calls in lectures:
+                current = path
+                _open_notebook(page, base, token, path)
+                page.evaluate(RUN_CELLS_JS, to_run)
+                page.wait_for_function(
+                    f"document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                    f".jp-CodeCell img.widget-image').length >= {len(calls)}",
+                    timeout=60_000,
+                )
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+                panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+                errors = panel.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+                assert errors.count() == 0, (path, errors.all_text_contents())
+                for index in calls:
+                    name = f"lecture-{Path(path).parent.name}-cell{index}"
+                    _exercise_explorer(page, panel.locator(".jp-Cell").nth(index), name, 1)
+                page.evaluate(
+                    "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
+                )
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"failure-{Path(current).parent.name}.png"))
+            raise
+        finally:
+            browser.close()
+    _assert_console_clean(console_errors)
