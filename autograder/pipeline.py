@@ -555,7 +555,7 @@ def limits_from(options: Options) -> dict:
 
 def run(options: Options, stream=None) -> int:
     """Grade; return the exit status (0: every submission has a row). Raises RunAborted."""
-    from .gradebook import GradebookWriter, db_url_for, register_assignment
+    from .gradebook import GradebookWriter, create_gradebook, db_url_for, register_assignment
     from .importer import default_roster_path, read_roster
     from .report import write_report
 
@@ -582,6 +582,7 @@ def run(options: Options, stream=None) -> int:
 
     def prepare() -> Store:
         """Register the assignments and students; bring the gradebook up to the state."""
+        create_gradebook(out / "gradebook.db")
         for assignment in assignments:
             try:
                 register_assignment(db_url, source_root, assignment)
@@ -623,8 +624,14 @@ def run(options: Options, stream=None) -> int:
                     return LocalPool(min(workers, len(todo)))
 
             def setup():
-                store = prepare()
-                preflight(source_root, assignments, limits, options.unsafe)
+                # The check mostly waits on its kernel: run it while the gradebook is set up.
+                with cf.ThreadPoolExecutor(max_workers=1) as thread:
+                    check = thread.submit(preflight, source_root, assignments, limits,
+                                          options.unsafe)
+                    try:
+                        store = prepare()
+                    finally:
+                        check.result()  # raises RunAborted before anything is stored
                 return store, Progress(len(todo), stream)
 
             execute(todo, make_pool, setup)
