@@ -36,7 +36,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
     notebooks = sorted((ROOT / "solutions").glob("*/*.ipynb"))
     if not notebooks:
