@@ -9,7 +9,6 @@ would run it), N times; the table gives the median and the spread. The last line
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
