@@ -258,3 +258,19 @@ def test_test_cells_take_only_the_students_answers_from_the_kernel(source):
             "a student could redefine them"
         )
         trusted |= bound
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_id)
+def test_syllabus_lists_every_exercise_of_the_lecture(source):
+    syllabus = (course.COURSE / "README.md").read_text()
+    row = next(
+        (line for line in syllabus.splitlines() if f"({source.parent.name}/" in line), None
+    )
+    assert row, f"course/README.md has no syllabus row linking {source.parent.name}"
+    nb = nbformat.read(source, as_version=4)
+    missing = [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if is_answer_cell(c) and f"`{nbgrader_meta(c)['grade_id']}`" not in row
+    ]
+    assert not missing, f"syllabus row of {source.parent.name} lacks exercises {missing}"
