@@ -179,10 +179,22 @@ ANSWERS = {
 }
 
 
+# An answer cell that redefines a helper the notebook imports from nnlab (here: the hidden layer
+# without its ReLU) and uses it consistently. The tests' reference takes nnlab's helpers, which
+# the student's kernel cannot change, so this must lose points.
+SHADOWED_HELPER = src("""
+    def random_relu_features(X, width, seed=0):
+        gen = np.random.default_rng(seed)
+        W = gen.normal(size=(X.shape[1], width)) * 2.0 / np.sqrt(X.shape[1])
+        return X @ W + gen.uniform(-1.0, 1.0, size=width)
+""") + "\n\n\n" + CROSS_VALIDATE.format(refold="pass", scored="val_idx", pick="argmin")
+
+
 @pytest.fixture(scope="module")
 def graded():
     variants = {
         "solution": variant(ASSIGNMENT, {}),
+        "shadowed_helper": variant(ASSIGNMENT, {"cross_validate_width": SHADOWED_HELPER}),
         "release": variant(ASSIGNMENT, {}, base="release"),
         "alternatives": variant(ASSIGNMENT, {k: alt for k, (_, alt) in ANSWERS.items()}),
     }
@@ -238,3 +250,12 @@ def test_alternative_correct_answer_scores_full_points(graded, answer_id):
 def test_wrong_answer_loses_points(graded, answer_id, k):
     got, full = points(graded[f"wrong{k}"], answer_id)
     assert got < full, f"wrong answer {k} of {answer_id} scored full points"
+
+
+@pytest.mark.slow
+def test_redefining_an_nnlab_helper_does_not_change_the_reference(graded):
+    got, full = points(graded["shadowed_helper"], "cross_validate_width")
+    assert got < full, "a redefined random_relu_features changed what the test expects"
+    others = [c for c in autograded(graded["shadowed_helper"])
+              if not c.grade_id.startswith("cross_validate_width_test")]
+    assert others and all(c.passed for c in others), [c.message for c in others if not c.passed]
