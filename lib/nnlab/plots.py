@@ -1,4 +1,4 @@
-"""Plotting helpers shared by the notebooks and the explorers.
+"""Plotting functions shared by the notebooks and the explorers.
 
 Contract:
   Every function draws into a matplotlib Axes (created with pyplot when ``ax`` is None) and

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).with_name("explorers.ipynb")
@@ -135,7 +135,7 @@ def lab(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "jupyterlab.log", "w")  # noqa: SIM115 - closed in the finalizer
     server = subprocess.Popen(
-        command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, preexec_fn=os.setpgrp
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -152,7 +152,7 @@ def lab(tmp_path_factory):
                 time.sleep(0.3)
         yield base, token, root
     finally:
-        # Kernels run in their own sessions: shut them down through the server first.
+        # Kernels are not in the server's process group: stop them through the server first.
         try:
             for kernel in _api(base, token, "/api/kernels") or []:
                 _api(base, token, f"/api/kernels/{kernel['id']}", method="DELETE")
@@ -186,13 +186,31 @@ EXPLORER_CALL = (
 RUN_CELLS_JS = """
 async (indices) => {
   const notebook = window.jupyterapp.shell.currentWidget.content;
-  for (const index of indices) {
-    notebook.activeCellIndex = index;
-    await window.jupyterapp.commands.execute("notebook:run-cell");
-  }
+  const run = async () => {
+    for (const index of indices) {
+      notebook.activeCellIndex = index;
+      await window.jupyterapp.commands.execute("notebook:run-cell");
+    }
+  };
+  const limit = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error("explorer cells did not finish in 120 s")), 120000));
+  await Promise.race([run(), limit]);
 }
 """
 
+WAIT_FOR_NEW_IMAGE_JS = """
+(img, old) => new Promise((resolve, reject) => {
+  const give_up = Date.now() + 30000;
+  const check = () => {
+    if (img.src !== old) resolve();
+    else if (Date.now() > give_up) reject(new Error("no new image within 30 s"));
+    else requestAnimationFrame(check);
+  };
+  check();
+})
+"""
+
+# The kernel of the notebook in front (JupyterLab's API) exists and is idle.
 KERNEL_IDLE_JS = """
 () => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -231,11 +249,7 @@ def _exercise_explorer(page, cell, name, updates):
         before = image.evaluate(IMAGE_DIGEST_JS)
         start = time.perf_counter()
         _change_control(page, cell)
-        image.evaluate(
-            "(img, old) => new Promise(resolve => { const check = () =>"
-            " img.src !== old ? resolve() : requestAnimationFrame(check); check(); })",
-            before_src,
-        )
+        image.evaluate(WAIT_FOR_NEW_IMAGE_JS, before_src)
         times.append((time.perf_counter() - start) * 1000)
         assert image.evaluate(IMAGE_DIGEST_JS) != before, f"{name}: image bytes did not change"
     cell.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -278,7 +292,8 @@ def test_explorers_run_and_update_in_jupyterlab(lab):
         browser, page = _launch(playwright, console_errors)
         try:
             _open_notebook(page, base, token, FIXTURE.name)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            # Fire and forget: the waits below carry the time limits.
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
             page.wait_for_function(
                 f"document.querySelectorAll('.jp-CodeCell img.widget-image').length"
                 f" >= {len(EXPLORERS)}",
@@ -366,9 +381,6 @@ def test_lecture_explorers_work_in_jupyterlab(lab):
                 for index in calls:
                     name = f"lecture-{Path(path).parent.name}-cell{index}"
                     _exercise_explorer(page, panel.locator(".jp-Cell").nth(index), name, 1)
-                page.evaluate(
-                    "() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
-                )
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"failure-{Path(current).parent.name}.png"))
             raise
