@@ -6,7 +6,8 @@ For each explorer: build it (timed), then move one or more controls through a li
 values N times, exactly as a slider does (setting the widget's value runs compute + redraw
 + PNG encode). The first round fills any per-setting caches ("cold"); the remaining rounds
 are the steady state a student feels when dragging back and forth ("warm").
-Table columns: build seconds, cold median, warm median, PNG size. The last line is a
+Table columns: build seconds, cold median and maximum (a first visit that trains a network),
+warm median, PNG size. The last line is a
 summary against the 100 ms target for the warm median of every explorer.
 """
 
@@ -78,7 +79,7 @@ def measure(build, moves, rounds):
                 elapsed = (time.perf_counter() - start) * 1000
                 (cold if round_index == 0 else warm).append(elapsed)
     size = len(bytes(explorer.view.image.value))
-    return build_seconds, statistics.median(cold), statistics.median(warm), size
+    return build_seconds, statistics.median(cold), max(cold), statistics.median(warm), size
 
 
 def main():
@@ -90,16 +91,17 @@ def main():
     for name, (build, moves) in cases().items():
         rows.append((name, *measure(build, moves, rounds)))
     width = max(len(r[0]) for r in rows)
-    print(f"{'explorer':<{width}}  build s  cold ms  warm ms  png kB")
-    for name, build_s, cold, warm, size in rows:
+    print(f"{'explorer':<{width}}  build s  cold ms  cold max  warm ms  png kB")
+    for name, build_s, cold, cold_max, warm, size in rows:
         flag = "" if warm <= TARGET_MS else "  (over target)"
         print(
-            f"{name:<{width}}  {build_s:7.2f}  {cold:7.1f}  {warm:7.1f}  {size / 1024:6.0f}{flag}"
+            f"{name:<{width}}  {build_s:7.2f}  {cold:7.1f}  {cold_max:8.0f}  {warm:7.1f}  "
+            f"{size / 1024:6.0f}{flag}"
         )
-    worst = max(rows, key=lambda r: r[3])
-    verdict = "PASS" if worst[3] <= TARGET_MS else "FAIL"
+    worst = max(rows, key=lambda r: r[4])
+    verdict = "PASS" if worst[4] <= TARGET_MS else "FAIL"
     print(
-        f"widgets: slowest warm median {worst[3]:.1f} ms ({worst[0]}) over {len(rows)} "
+        f"widgets: slowest warm median {worst[4]:.1f} ms ({worst[0]}) over {len(rows)} "
         f"explorers, target {TARGET_MS:.0f} ms: {verdict}"
     )
 

@@ -173,7 +173,9 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
         train_err.set_ydata([np.clip(r["train_loss"][-1], 1e-3, 10) for r in row])
         val_err.set_ydata([np.clip(r["val_loss"][-1], 1e-3, 10) for r in row])
         current.set_xdata([hidden, hidden])
-        probability.set_data(run["predict_proba"](grid_points).reshape(gx.shape))
+        if "grid" not in run:  # the boundary of a trained network never changes: cache it
+            run["grid"] = run["predict_proba"](grid_points).reshape(gx.shape)
+        probability.set_data(run["grid"])
         ax_boundary.set_title(
             f"{hidden} hidden units, λ = {l2:g}: val error {1 - run['val_acc'][-1]:.2f}", fontsize=9
         )

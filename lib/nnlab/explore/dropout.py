@@ -229,7 +229,9 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 300, seed: 
             f"{base['val_loss'][-1]:.2f} without",
             fontsize=8,
         )
-        probability.set_data(run["predict_proba"](grid_points).reshape(gx.shape))
+        if "grid" not in run:  # the boundary of a trained network never changes: cache it
+            run["grid"] = run["predict_proba"](grid_points).reshape(gx.shape)
+        probability.set_data(run["grid"])
         ax_boundary.set_title(
             f"P(class 1), p = {drop:.1f}: val acc {run['val_acc'][-1]:.2f}", fontsize=9
         )
