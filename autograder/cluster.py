@@ -7,7 +7,8 @@
 
 Tasks carry the submission and source notebook bytes, so workers need the course's Python
 environment (nnlab, the autograder, bubblewrap) but no shared filesystem. Results come back
-to the client, where the single gradebook writer stores them.
+to the client, where the single gradebook writer stores them. The environment check runs on
+the client; a worker whose sandbox cannot start returns a fatal result that stops the run.
 """
 
 from __future__ import annotations
