@@ -146,6 +146,9 @@ class Explorer(widgets.VBox):
         self.state = None
         self._holding = False
         self.error = widgets.HTML()
+        for control in controls.values():
+            if hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"  # never truncate a label
         heading = widgets.HTML(value=f"<b>{title}</b>")
         control_box = widgets.Box(
             list(controls.values()),

@@ -67,7 +67,7 @@ def momentum_explorer(
     alpha: float = 0.05,
     beta: float = 0.6,
     steps: int = 80,
-    x0=(-2.5, 1.5),
+    x0=(-1.8, 1.4),
 ):
     """Slide the step size α and momentum β; theory is drawn over the experiment.
 
@@ -101,7 +101,14 @@ def momentum_explorer(
         figsize=(8.0, 3.8) if compare else (10.5, 3.8), nrows=1, ncols=2 + (not compare)
     )
     ax_path, ax_loss = view.axes[:2]
-    plots.contour_trajectories(surface, {}, ax=ax_path, levels=15, resolution=120)
+    plots.contour_trajectories(
+        surface,
+        {},
+        ax=ax_path,
+        levels=15,
+        resolution=120,
+        title=f"Path, λ = ({lam_min:g}, {lam_max:g})",
+    )
     ax_loss.set_yscale("log")
     ax_loss.set_ylim(1e-8, 1e3)
     ax_loss.set_xlim(0, steps)

@@ -147,7 +147,7 @@ def step_size_explorer(
         np.ones_like(iterations, float),
         ":",
         color=plots.THEORY_COLOR,
-        label="theory (1-ηλ)^{2k} f(x₀)",
+        label=r"theory $(1-\eta\lambda)^{2k} f(x_0)$",
     )
     view.dynamic(loss_1d, loss_2d, theory)
     ax_loss.set_yscale("log")
