@@ -260,6 +260,7 @@ EXPLORERS = {
     "step_size": (lambda: step_size.step_size_explorer(), "lr", [0.3, 0.7, 1.1]),
     "momentum": (lambda: momentum.momentum_explorer(), "beta", [0.0, 0.5, 0.9]),
     "momentum_compare": (lambda: momentum.momentum_explorer(compare=True), "alpha", [0.02, 0.1]),
+    "momentum_quiz": (lambda: momentum.momentum_explorer(quiz=True), "reveal", [True, False]),
     "capacity": (lambda: capacity.capacity_explorer(), "degree", [1, 9, 15]),
     "capacity_network": (lambda: capacity.capacity_explorer(mode="network"), "hidden", [2, 32]),
     "dropout": (lambda: dropout.dropout_explorer(), "p", [0.0, 0.2]),
@@ -293,9 +294,8 @@ def test_explorer_updates_in_place_quietly(name, capfd):
                 assert image is explorer.view.image  # same widget, new bytes
                 seen.append(image.value)
     assert all(bytes(png).startswith(PNG_SIGNATURE) for png in seen)
-    assert len({bytes(png) for png in seen[: len(values) + 1]}) == len(values) + 1, (
-        "each slider change redraws"
-    )
+    changed = [bytes(a) != bytes(b) for a, b in zip(seen, seen[1:], strict=False)]
+    assert all(changed), "every control change must change the picture"
     assert plt.get_fignums() == figures_before
     out, err = capfd.readouterr()
     assert err == ""
@@ -325,6 +325,25 @@ def test_momentum_explorer_reports_theory_and_critical_damping():
     run = explorer.state["momentum"]
     assert run["theory_rate"] == pytest.approx(momentum.theoretical_rate((1, 10), 0.05, 0.6))
     assert explorer.state["critical_damping"] == pytest.approx((1 - np.sqrt(0.05)) ** 2)
+
+
+def test_momentum_quiz_hides_names_and_theory_until_revealed():
+    explorer = momentum.momentum_explorer(quiz=True)
+    ax_path, ax_loss = explorer.view.axes
+
+    def legend(ax):
+        return [t.get_text() for t in ax.get_legend().get_texts()]
+
+    hidden = legend(ax_path)
+    assert sorted(hidden) == ["curve A", "curve B", "curve C"]
+    assert not any("theory" in text for text in legend(ax_loss))
+    first = bytes(explorer.view.image.value)
+    explorer.controls["reveal"].value = True
+    assert sorted(legend(ax_path)) == sorted(momentum.COMPARE_BETAS)
+    assert sum("theory" in text for text in legend(ax_loss)) == 3
+    assert bytes(explorer.view.image.value) != first
+    # the letters must not simply follow the order GD, 0.5, 0.9
+    assert hidden != ["curve A", "curve B", "curve C"]
 
 
 def test_capacity_explorer_early_stop_is_the_validation_minimum():

@@ -10,7 +10,7 @@ Contract:
       (nnlab.surfaces' Quadratic.momentum_rate).
   critical_damping(alpha, lam) -> (1 - sqrt(alpha lam))^2: the smallest beta at which the
       direction with curvature lam stops creeping (overdamped) and starts to ring.
-  momentum_explorer(compare=False) -> Explorer widget.
+  momentum_explorer(compare=False, quiz=False) -> Explorer widget.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ COMPARE_BETAS = {"gradient descent": 0.0, "momentum β = 0.5": 0.5, "momentum β
 
 def momentum_explorer(
     compare: bool = False,
+    quiz: bool = False,
     lambdas=(1.0, 10.0),
     alpha: float = 0.05,
     beta: float = 0.6,
@@ -76,6 +77,8 @@ def momentum_explorer(
         function of β (closed form) with the critical-damping value and the measured rate.
     compare=True: gradient descent, momentum β = 0.5 and β = 0.9 side by side at the same α
         (the lecture's curve-matching question), each with its theoretical rate.
+    quiz=True: the comparison with the curves named A, B, C and the theory lines hidden,
+        until the learner ticks "reveal" (implies compare=True).
     lambdas: curvatures of f(x) = 1/2 (λ1 x1² + λ2 x2²); their ratio is the condition number.
 
     Examples::
@@ -83,9 +86,11 @@ def momentum_explorer(
         from nnlab.explore import momentum_explorer
         momentum_explorer()
         momentum_explorer(compare=True)
+        momentum_explorer(quiz=True)       # which curve is GD, β = 0.5, β = 0.9?
     """
     if autograding():
         return placeholder("momentum_explorer")
+    compare = compare or quiz
     import ipywidgets as widgets
 
     from nnlab import plots
@@ -138,6 +143,27 @@ def momentum_explorer(
         )
     ax_path.legend(fontsize=7, loc="upper right")
     ax_loss.legend(fontsize=6, loc="lower left")
+    # Quiz: fixed letters that do not follow the β order (legend order is GD, 0.5, 0.9).
+    quiz_labels = dict(zip(COMPARE_BETAS, ("curve B", "curve C", "curve A"), strict=True))
+    shown = {"revealed": None}
+
+    def label_curves(revealed):
+        names = list(runs)
+        label = {n: n if revealed else quiz_labels[n] for n in names}
+        ax_path.legend(
+            [path_lines[n] for n in names], [label[n] for n in names], fontsize=7, loc="upper right"
+        )
+        handles, texts = [], []
+        for n in names:
+            handles.append(loss_lines[n])
+            texts.append(f"{label[n]}: run")
+            if revealed:  # the theory lines would give the answer away
+                handles.append(theory_lines[n])
+                texts.append(f"{label[n]}: theory ‖x₀‖ρᵏ")
+        ax_loss.legend(handles, texts, fontsize=6, loc="lower left")
+        for line in theory_lines.values():
+            line.set_visible(revealed)
+        view.invalidate()  # legends are part of the static background
 
     if not compare:
         ax_rate = view.axes[2]
@@ -165,7 +191,10 @@ def momentum_explorer(
         rate_text = view.dynamic(ax_rate.text(0.02, 1.12, "", fontsize=8, va="top"))
         ax_rate.legend(fontsize=7, loc="lower left")
 
-    controls = {
+    controls = {}
+    if quiz:
+        controls["reveal"] = widgets.Checkbox(value=False, description="reveal which is which")
+    controls |= {
         "alpha": widgets.FloatSlider(
             value=alpha,
             min=0.001,
@@ -188,6 +217,9 @@ def momentum_explorer(
 
     def update(values):
         step = values["alpha"]
+        if quiz and shown["revealed"] != values["reveal"]:
+            label_curves(values["reveal"])
+            shown["revealed"] = values["reveal"]
         betas = dict(COMPARE_BETAS) if compare else {"momentum": values["beta"]}
         result = {}
         for name, b in betas.items():
