@@ -68,6 +68,17 @@ def _require_browser():
     pytest.skip(reason)
 
 
+def _own_group_and_die_with_parent():
+    """Runs in the server's child process before exec: its own process group (so the whole
+    tree can be signalled), and SIGTERM if the test process dies without cleaning up."""
+    os.setpgrp()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -135,7 +146,12 @@ def lab(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "jupyterlab.log", "w")  # noqa: SIM115 - closed in the finalizer
     server = subprocess.Popen(
-        command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, preexec_fn=os.setpgrp
+        command,
+        env=env,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_own_group_and_die_with_parent,
     )
     base = f"http://127.0.0.1:{port}"
     try:
