@@ -201,6 +201,20 @@ def test_sampled_masks_drop_hidden_units_at_rate_p_only():
         dropout.sample_thinned(sizes, 1.0, rng)
 
 
+def test_dropout_resample_button_draws_another_thinned_network():
+    import ipywidgets
+
+    explorer = dropout.dropout_explorer()
+    (button,) = [w for w in explorer.children if isinstance(w, ipywidgets.Button)]
+    masks_before = [m.copy() for m in explorer.state["masks"]]
+    image_before = bytes(explorer.view.image.value)
+    button.click()
+    masks_after = explorer.state["masks"]
+    assert any(not np.array_equal(a, b) for a, b in zip(masks_before, masks_after, strict=True))
+    assert bytes(explorer.view.image.value) != image_before
+    assert explorer.state["count"] == 2 ** (2 * 32)
+
+
 def test_dropout_curves_reduce_overfitting_on_the_explorer_data():
     data = dropout.make_data(0)  # the data and seed the explorer uses
     plain = dropout.train_curves(0.0, data, epochs=300)
