@@ -160,7 +160,10 @@ class Sequential:
 
     def data_loss(self, X, y, loss="softmax_ce", train: bool = False) -> float:
         """Unregularised loss only (no backward pass); evaluation mode by default."""
-        scores = self.forward(X, train=train)
+        return self.loss_of_scores(self.forward(X, train=train), y, loss)
+
+    def loss_of_scores(self, scores, y, loss="softmax_ce") -> float:
+        """Unregularised loss of already computed output scores (N, C) against targets y."""
         return resolve_loss(loss)(scores, self._match_targets(scores, y, loss))[0]
 
     @staticmethod
@@ -174,7 +177,11 @@ class Sequential:
 
     def predict(self, X) -> np.ndarray:
         """Class labels (N,) int, computed with train=False."""
-        scores = self.forward(X, train=False)
+        return self.labels(self.forward(X, train=False))
+
+    def labels(self, scores) -> np.ndarray:
+        """Class labels (N,) int from output scores: argmax over (N, C), or a threshold on
+        a single output column (0.5 after a Sigmoid layer, else 0)."""
         if scores.ndim == 2 and scores.shape[1] > 1:
             return scores.argmax(axis=1)
         threshold = 0.5 if isinstance(self.layers[-1], Sigmoid) else 0.0

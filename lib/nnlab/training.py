@@ -91,9 +91,10 @@ def evaluate(model, X, y, loss="softmax_ce", chunk: int = EVAL_CHUNK) -> tuple[f
     classify = _classification(loss)
     for start in range(0, n, chunk):
         Xc, yc = X[start:start + chunk], y[start:start + chunk]
-        total += model.data_loss(Xc, yc, loss=loss, train=False) * len(Xc)
+        scores = model.forward(Xc, train=False)  # one forward pass for loss and accuracy
+        total += model.loss_of_scores(scores, yc, loss=loss) * len(Xc)
         if classify:
-            correct += int(np.sum(model.predict(Xc) == yc))
+            correct += int(np.sum(model.labels(scores) == yc))
     return total / n, (correct / n if classify else math.nan)
 
 

@@ -48,7 +48,7 @@ def make_data(seed: int = 0, n_train: int = 50, n_val: int = 300, noise: float =
 
 
 def train_curves(
-    p: float, data, hidden: int = 32, epochs: int = 300, seed: int = 1, lr: float = 0.01
+    p: float, data, hidden: int = 32, epochs: int = 150, seed: int = 1, lr: float = 0.02
 ) -> dict:
     """Train 2-h-h-2 with dropout p; return per-epoch curves and a probability function."""
     from nnlab import layers, model, optim
@@ -82,7 +82,7 @@ def train_curves(
     }
 
 
-def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 300, seed: int = 0):
+def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: int = 0):
     """Slide the drop probability p: a sampled thinned network, 2^m, and its effect on training.
 
     Panels: one thinned network sampled with the current p (press "resample" for another),
