@@ -9,6 +9,8 @@ Contract:
   end (nbconvert, CI, HTML export) still shows a static figure.
   autograding() is True under nbgrader autograding; explorers then return placeholder(),
   which does no numerical work and imports no plotting library.
+  ProbabilityMap(view, ax, X_train, y_train, X_extent) is the decision-boundary panel of the
+  two-class explorers: P(class 1) over the data's box with the training points on top.
 """
 
 from __future__ import annotations
@@ -194,3 +196,74 @@ class Explorer(widgets.VBox):
         # Static fallback for front ends without a widget manager: they pick image/png.
         bundle["image/png"] = base64.b64encode(self.view.image.value).decode("ascii")
         return bundle
+
+
+class ProbabilityMap:
+    """Decision-boundary panel of a two-class explorer, drawn into one Axes of a FigureView.
+
+    view: the FigureView; ax: one of its Axes.
+    X_train: (N, 2) training points and y_train: (N,) labels in {0, 1}, drawn as dots in the
+        class colours (palette colours 0 and 1).
+    X_extent: (M, 2) points whose bounding box, widened by ``margin`` on every side, the map
+        covers (pass training and validation points together, so neither falls off the map).
+    resolution: the map is a (resolution, resolution) image of P(class 1), shaded from the
+        class-0 colour through white (0.5, the boundary) to the class-1 colour.
+    marker_size: dot size of the training points (matplotlib ``s``).
+    The image, the dots and the title are dynamic; the caller sets the title on each update.
+    """
+
+    def __init__(
+        self, view, ax, X_train, y_train, X_extent, resolution=90, margin=0.4, marker_size=18
+    ):
+        from matplotlib.colors import LinearSegmentedColormap
+
+        from nnlab import plots
+
+        X_train, y_train = np.asarray(X_train, dtype=float), np.asarray(y_train)
+        X_extent = np.asarray(X_extent, dtype=float)
+        low, high = X_extent.min(axis=0) - margin, X_extent.max(axis=0) + margin
+        grid_x, grid_y = np.meshgrid(
+            np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+        )
+        self.shape = grid_x.shape
+        self.grid_points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+        class_map = LinearSegmentedColormap.from_list(
+            "classes", [plots.color(0), "white", plots.color(1)]
+        )
+        self.image = view.dynamic(
+            ax.imshow(
+                np.zeros(self.shape),
+                origin="lower",
+                extent=(low[0], high[0], low[1], high[1]),
+                cmap=class_map,
+                vmin=0,
+                vmax=1,
+                aspect="auto",
+                alpha=0.6,
+            )
+        )
+        for k in (0, 1):
+            view.dynamic(
+                ax.scatter(
+                    X_train[y_train == k, 0],
+                    X_train[y_train == k, 1],
+                    s=marker_size,
+                    color=plots.color(k),
+                    edgecolors="black",
+                    linewidths=0.5,
+                    label=f"train class {k}",
+                )
+            )
+        ax.set_xlabel("$x_1$  (dots: training points, coloured by class)")
+        ax.set_ylabel("$x_2$")
+        view.dynamic(ax.title)
+
+    def show(self, run: dict) -> None:
+        """Show run["predict_proba"]: callable (M, 2) -> (M,) P(class 1), M = resolution².
+
+        The map of a trained network never changes, so it is computed once and cached in
+        run["grid"], an array (resolution, resolution).
+        """
+        if "grid" not in run:
+            run["grid"] = run["predict_proba"](self.grid_points).reshape(self.shape)
+        self.image.set_data(run["grid"])

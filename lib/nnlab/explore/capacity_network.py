@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._view import Explorer, FigureView
+from ._view import Explorer, FigureView, ProbabilityMap
 
 HIDDEN_CHOICES = (1, 2, 4, 8, 16, 32)
 L2_CHOICES = (0.0, 1e-3, 1e-2, 1e-1)
@@ -68,7 +68,6 @@ def train_network(
 def network_capacity_explorer(seed: int = 0, epochs: int = 200):
     """Hidden units per layer and λ for a 2-h-h-2 network (see capacity_explorer)."""
     import ipywidgets as widgets
-    from matplotlib.colors import LinearSegmentedColormap
 
     from nnlab import plots
 
@@ -84,39 +83,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
 
     view = FigureView(figsize=(10.5, 3.8), nrows=1, ncols=3)
     ax_boundary, ax_err, ax_curve = view.axes
-    points = np.vstack([X_tr, X_val])
-    low, high = points.min(axis=0) - 0.4, points.max(axis=0) + 0.4
-    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 90), np.linspace(low[1], high[1], 90))
-    grid_points = np.column_stack([gx.ravel(), gy.ravel()])
-    class_map = LinearSegmentedColormap.from_list(
-        "classes", [plots.color(0), "white", plots.color(1)]
-    )
-    probability = view.dynamic(
-        ax_boundary.imshow(
-            np.zeros(gx.shape),
-            origin="lower",
-            extent=(low[0], high[0], low[1], high[1]),
-            cmap=class_map,
-            vmin=0,
-            vmax=1,
-            aspect="auto",
-            alpha=0.6,
-        )
-    )
-    for k in (0, 1):
-        view.dynamic(
-            ax_boundary.scatter(
-                X_tr[y_tr == k, 0],
-                X_tr[y_tr == k, 1],
-                s=18,
-                color=plots.color(k),
-                edgecolors="black",
-                linewidths=0.5,
-            )
-        )
-    ax_boundary.set_xlabel("$x_1$  (dots: training points, coloured by class)")
-    ax_boundary.set_ylabel("$x_2$")
-    view.dynamic(ax_boundary.title)
+    boundary = ProbabilityMap(view, ax_boundary, X_tr, y_tr, np.vstack([X_tr, X_val]))
 
     sizes = np.array(HIDDEN_CHOICES, dtype=float)
     train_err = view.dynamic(
@@ -173,9 +140,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
         train_err.set_ydata([np.clip(r["train_loss"][-1], 1e-3, 10) for r in row])
         val_err.set_ydata([np.clip(r["val_loss"][-1], 1e-3, 10) for r in row])
         current.set_xdata([hidden, hidden])
-        if "grid" not in run:  # the boundary of a trained network never changes: cache it
-            run["grid"] = run["predict_proba"](grid_points).reshape(gx.shape)
-        probability.set_data(run["grid"])
+        boundary.show(run)
         ax_boundary.set_title(
             f"{hidden} hidden units, λ = {l2:g}: val error {1 - run['val_acc'][-1]:.2f}", fontsize=9
         )

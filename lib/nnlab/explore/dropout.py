@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._view import Explorer, FigureView, autograding, placeholder
+from ._view import Explorer, FigureView, ProbabilityMap, autograding, placeholder
 
 P_CHOICES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -100,7 +100,6 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: 
         return placeholder("dropout_explorer")
     import ipywidgets as widgets
     from matplotlib.collections import LineCollection
-    from matplotlib.colors import LinearSegmentedColormap
 
     from nnlab import plots
 
@@ -166,42 +165,9 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: 
     view.dynamic(ax_curve.title)
     ax_curve.legend(fontsize=7, loc="lower left")
 
-    low, high = (
-        np.vstack([X_tr, X_val]).min(axis=0) - 0.4,
-        np.vstack([X_tr, X_val]).max(axis=0) + 0.4,
+    boundary = ProbabilityMap(
+        view, ax_boundary, X_tr, y_tr, np.vstack([X_tr, X_val]), marker_size=22
     )
-    class_map = LinearSegmentedColormap.from_list(
-        "classes", [plots.color(0), "white", plots.color(1)]
-    )
-    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 90), np.linspace(low[1], high[1], 90))
-    grid_points = np.column_stack([gx.ravel(), gy.ravel()])
-    probability = view.dynamic(
-        ax_boundary.imshow(
-            np.zeros(gx.shape),
-            origin="lower",
-            extent=(low[0], high[0], low[1], high[1]),
-            cmap=class_map,
-            vmin=0,
-            vmax=1,
-            aspect="auto",
-            alpha=0.6,
-        )
-    )
-    for k in (0, 1):
-        view.dynamic(
-            ax_boundary.scatter(
-                X_tr[y_tr == k, 0],
-                X_tr[y_tr == k, 1],
-                s=22,
-                color=plots.color(k),
-                edgecolors="black",
-                linewidths=0.5,
-                label=f"train class {k}",
-            )
-        )
-    ax_boundary.set_xlabel("$x_1$  (dots: training points, coloured by class)")
-    ax_boundary.set_ylabel("$x_2$")
-    view.dynamic(ax_boundary.title)
 
     slider = widgets.SelectionSlider(options=list(P_CHOICES), value=p, description="drop p")
     resample = widgets.Button(description="resample thinned network")
@@ -229,9 +195,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: 
             f"{base['val_loss'][-1]:.2f} without",
             fontsize=8,
         )
-        if "grid" not in run:  # the boundary of a trained network never changes: cache it
-            run["grid"] = run["predict_proba"](grid_points).reshape(gx.shape)
-        probability.set_data(run["grid"])
+        boundary.show(run)
         ax_boundary.set_title(
             f"P(class 1), p = {drop:.1f}: val acc {run['val_acc'][-1]:.2f}", fontsize=9
         )
