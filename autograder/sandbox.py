@@ -174,7 +174,11 @@ def bwrap_command(workdir: Path, conndir: Path, tmp_mb: int) -> list[str]:
         command += ["--ro-bind", path, path]
     command += ["--bind", str(workdir), HOME_IN_SANDBOX,
                 "--bind", str(conndir), str(conndir),
-                "--chdir", HOME_IN_SANDBOX]
+                "--chdir", HOME_IN_SANDBOX,
+                # The sandbox's own root (a tmpfs holding /etc, the mount points, ...) is
+                # writable for a user-namespace root; make it read-only so the only writable
+                # places are the throwaway home and the size-capped /tmp.
+                "--remount-ro", "/"]
     return command
 
 
