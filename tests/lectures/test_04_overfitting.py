@@ -1,10 +1,8 @@
-"""Grading validity of Lecture 04 (overfitting and regularisation), through the real grader.
+"""Lecture 04 (overfitting): do its autograded tests tell right answers from wrong ones?
 
-For every autograded exercise, three typical wrong answers must lose points on that
-exercise's test cells, and one correct answer written differently must get full points.
-Variant k replaces every exercise by its k-th wrong answer, so one grading run checks one
-wrong answer of each exercise. The model solution must score every autograded point and the
-untouched release none.
+Cross-validation, the double-descent peak, the L2 and L1 penalties and early stopping each
+get three typical slips and one correct answer written another way. One more variant checks
+that redefining a function imported from nnlab cannot move the tests' reference.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import textwrap
 
 import pytest
 
-from tests.support.grading import cells_for, grade_all, variant
+from tests.support.validity import GradingValidity, autograded_cells, points
 
 ASSIGNMENT = "04-overfitting"
 AUTOGRADED_POINTS = 17
@@ -178,6 +176,9 @@ ANSWERS = {
     ),
 }
 
+WRONG = {answer_id: wrong for answer_id, (wrong, _) in ANSWERS.items()}
+ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS.items()}
+
 
 # An answer cell that redefines a helper the notebook imports from nnlab (here: the hidden layer
 # without its ReLU) and uses it consistently. The tests' reference takes nnlab's helpers, which
@@ -190,72 +191,16 @@ SHADOWED_HELPER = src("""
 """) + "\n\n\n" + CROSS_VALIDATE.format(refold="pass", scored="val_idx", pick="argmin")
 
 
-@pytest.fixture(scope="module")
-def graded():
-    variants = {
-        "solution": variant(ASSIGNMENT, {}),
-        "shadowed_helper": variant(ASSIGNMENT, {"cross_validate_width": SHADOWED_HELPER}),
-        "release": variant(ASSIGNMENT, {}, base="release"),
-        "alternatives": variant(ASSIGNMENT, {k: alt for k, (_, alt) in ANSWERS.items()}),
-    }
-    for k in range(3):
-        variants[f"wrong{k}"] = variant(ASSIGNMENT, {a: w[k] for a, (w, _) in ANSWERS.items()})
-    results = grade_all(ASSIGNMENT, variants, workers=2)
-    for name, result in results.items():
-        assert result.status == "ok", f"{name}: {result.status}: {result.message}"
-    return results
+class TestGradingValidity(GradingValidity):
+    assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    autograded_points = AUTOGRADED_POINTS
+    extra_variants = {"shadowed_helper": {"cross_validate_width": SHADOWED_HELPER}}
 
-
-def points(result, answer_id):
-    cells = cells_for(result, answer_id)
-    return sum(c.points for c in cells), sum(c.max_points for c in cells)
-
-
-def autograded(result):
-    return [c for c in result.cells.values() if not c.needs_manual]
-
-
-@pytest.mark.slow
-def test_solution_scores_every_autograded_point(graded):
-    cells = autograded(graded["solution"])
-    failed = [(c.grade_id, c.message) for c in cells if not c.passed]
-    assert not failed
-    total = sum(c.points for c in cells)
-    assert total == sum(c.max_points for c in cells) == AUTOGRADED_POINTS
-
-
-@pytest.mark.slow
-def test_untouched_release_scores_nothing(graded):
-    assert sum(c.points for c in autograded(graded["release"])) == 0
-
-
-@pytest.mark.slow
-def test_every_autograded_exercise_is_covered(graded):
-    test_cells = {c.grade_id for c in autograded(graded["solution"])}
-    covered = {gid for gid in test_cells if any(gid.startswith(a + "_test") for a in ANSWERS)}
-    assert covered == test_cells
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
-def test_alternative_correct_answer_scores_full_points(graded, answer_id):
-    got, full = points(graded["alternatives"], answer_id)
-    messages = [c.message for c in cells_for(graded["alternatives"], answer_id)]
-    assert got == full, messages
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("k", range(3))
-@pytest.mark.parametrize("answer_id", sorted(ANSWERS))
-def test_wrong_answer_loses_points(graded, answer_id, k):
-    got, full = points(graded[f"wrong{k}"], answer_id)
-    assert got < full, f"wrong answer {k} of {answer_id} scored full points"
-
-
-@pytest.mark.slow
-def test_redefining_an_nnlab_helper_does_not_change_the_reference(graded):
-    got, full = points(graded["shadowed_helper"], "cross_validate_width")
-    assert got < full, "a redefined random_relu_features changed what the test expects"
-    others = [c for c in autograded(graded["shadowed_helper"])
-              if not c.grade_id.startswith("cross_validate_width_test")]
-    assert others and all(c.passed for c in others), [c.message for c in others if not c.passed]
+    @pytest.mark.slow
+    def test_redefining_an_nnlab_helper_does_not_change_the_reference(self, graded):
+        got, full = points(graded["shadowed_helper"], "cross_validate_width")
+        assert got < full, "a redefined random_relu_features changed what the test expects"
+        others = [c for c in autograded_cells(graded["shadowed_helper"])
+                  if not c.grade_id.startswith("cross_validate_width_test")]
+        failing = [c.message for c in others if not c.passed]
+        assert others and not failing, failing
