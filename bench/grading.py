@@ -105,10 +105,17 @@ def build_class(work: Path, source_path: Path, assignment: str, count: int) -> t
 # ---------------------------------------------------------------------------- runs
 
 
+def same_work_environment() -> dict[str, str]:
+    """The environment every configuration runs in. The autograder's kernels draw figures
+    with the non-interactive Agg backend (feedback needs no images), so the baselines do
+    the same: every configuration does the same work."""
+    return {**course.quiet_environment(), "MPLBACKEND": "agg"}
+
+
 def timed(command: list[str], cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                          env=course.quiet_environment())
+                          env=same_work_environment())
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n"
@@ -136,12 +143,18 @@ def run_floor(course_dir: Path) -> float:
     from nbclient import NotebookClient
 
     paths = sorted((course_dir / "submitted").rglob("*.ipynb"))
-    started = time.perf_counter()
-    for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - started
+    saved = dict(os.environ)
+    os.environ.update(same_work_environment())  # kernels inherit this environment
+    try:
+        started = time.perf_counter()
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        return time.perf_counter() - started
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def agreement(course_dir: Path, assignment: str, out: Path) -> tuple[int, int]:
