@@ -183,6 +183,42 @@ def test_release_check_passes():
 
 
 @pytest.mark.slow
+def test_plain_nbgrader_autogrades_every_solution_to_full_marks(tmp_path):
+    """Instructors may grade with plain nbgrader too: the solution, submitted as a student's
+    work, must get every automatic point there, with no cell lost to stderr."""
+    from nbgrader.api import Gradebook
+
+    if not ASSIGNMENTS:
+        pytest.fail("no assignments in solutions/")
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    overrides = [
+        f"--CourseDirectory.release_directory={tmp_path / 'release'}",
+        f"--CourseDirectory.submitted_directory={tmp_path / 'submitted'}",
+        f"--CourseDirectory.autograded_directory={tmp_path / 'autograded'}",
+        f"--CourseDirectory.db_url={db}",
+    ]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    for source in SOURCES:
+        name = source.parent.name
+        submitted = tmp_path / "submitted" / "alice" / name
+        submitted.mkdir(parents=True)
+        (submitted / source.name).write_bytes(source.read_bytes())
+        for command in (["generate_assignment", name, "--force"], ["autograde", name, "--force"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "nbgrader", *command, *overrides],
+                capture_output=True, text=True, cwd=course.ROOT, env=env, timeout=600,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+    with Gradebook(db) as gradebook:
+        for name in ASSIGNMENTS:
+            submission = gradebook.find_submission(name, "alice")
+            assert submission.max_code_score > 0
+            lost = [(g.name, g.score, g.max_score) for g in submission.grades
+                    if g.score != g.max_score and g.auto_score is not None]
+            assert submission.code_score == submission.max_code_score, (name, lost)
+
+
+@pytest.mark.slow
 def test_plain_nbgrader_generates_and_lists_every_assignment(tmp_path):
     if not ASSIGNMENTS:
         pytest.fail("no assignments in solutions/")
