@@ -51,7 +51,7 @@ def train_curves(
     p: float, data, hidden: int = 32, epochs: int = 150, seed: int = 1, lr: float = 0.02
 ) -> dict:
     """Train 2-h-h-2 with dropout p; return per-epoch curves and a probability function."""
-    from nnlab import layers, model, optim
+    from nnlab import functions, layers, model, optim
 
     X_tr, y_tr, X_val, y_val = data
     rng = np.random.default_rng(seed)
@@ -69,10 +69,7 @@ def train_curves(
     )
 
     def predict_proba(points):
-        scores = net.forward(np.asarray(points, dtype=float), train=False)
-        scores = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp[:, 1] / exp.sum(axis=1)
+        return functions.softmax(net.forward(np.asarray(points, dtype=float), train=False))[:, 1]
 
     return {
         "train_loss": np.asarray(history.train_loss),
