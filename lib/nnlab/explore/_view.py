@@ -254,7 +254,7 @@ class ProbabilityMap:
                     label=f"train class {k}",
                 )
             )
-        ax.set_xlabel("$x_1$  (dots: training points, coloured by class)")
+        ax.set_xlabel("$x_1$  (dots: training points)")
         ax.set_ylabel("$x_2$")
         view.dynamic(ax.title)
 

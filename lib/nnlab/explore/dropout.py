@@ -48,7 +48,7 @@ def make_data(seed: int = 0, n_train: int = 50, n_val: int = 300, noise: float =
 
 
 def train_curves(
-    p: float, data, hidden: int = 32, epochs: int = 150, seed: int = 1, lr: float = 0.02
+    p: float, data, hidden: int = 32, epochs: int = 120, seed: int = 1, lr: float = 0.025
 ) -> dict:
     """Train 2-h-h-2 with dropout p; return per-epoch curves and a probability function."""
     from nnlab import functions, layers, model, optim
@@ -79,7 +79,7 @@ def train_curves(
     }
 
 
-def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: int = 0):
+def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: int = 0):
     """Slide the drop probability p: a sampled thinned network, 2^m, and its effect on training.
 
     Panels: one thinned network sampled with the current p (press "resample" for another),
@@ -138,7 +138,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 150, seed: 
     ax_net.set_yticks([])
     ax_net.set_xlabel("layer")
     ax_net.set_ylabel("units")
-    ax_net.set_title(f"One of 2^{2 * hidden} = {count:,} thinned networks", fontsize=9)
+    ax_net.set_title(f"One of 2^{2 * hidden} ≈ {count:.1e} thinned networks", fontsize=9)
     net_text = view.dynamic(ax_net.text(1.5, 0.62, "", ha="center", fontsize=8))
 
     epochs_axis = np.arange(1, epochs + 1)
