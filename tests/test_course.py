@@ -213,8 +213,8 @@ def test_plain_nbgrader_autogrades_every_solution_to_full_marks(tmp_path):
         for name in ASSIGNMENTS:
             submission = gradebook.find_submission(name, "alice")
             assert submission.max_code_score > 0
-            lost = [(g.name, g.score, g.max_score) for g in submission.grades
-                    if g.score != g.max_score and g.auto_score is not None]
+            lost = [(g.name, g.score, g.max_score) for notebook in submission.notebooks
+                    for g in notebook.grades if g.auto_score is not None and g.score != g.max_score]
             assert submission.code_score == submission.max_code_score, (name, lost)
 
 
