@@ -200,19 +200,24 @@ def softmax(z):
 # losses
 
 
-@_underflow_is_fine
-def half_squared_error(pred, y):
-    """mean_i 0.5 * sum_k (pred_ik - y_ik)^2.
-
-    pred, y: (N,) or (N, K), equal shapes. Returns (loss float, dpred same shape as pred).
-    """
+def _residual(pred, y) -> tuple[np.ndarray, int]:
+    """Checked pred - y (same shape as pred) and the batch size N, for the squared losses."""
     p = _float_array(pred, "pred")
     t = _float_array(y, "y")
     _same_shape(p, t, "pred", "y")
     n = _batch_size(p, "pred")
     _require_finite(p, "pred")
     _require_finite(t, "y")
-    diff = p - t
+    return p - t, n
+
+
+@_underflow_is_fine
+def half_squared_error(pred, y):
+    """mean_i 0.5 * sum_k (pred_ik - y_ik)^2.
+
+    pred, y: (N,) or (N, K), equal shapes. Returns (loss float, dpred same shape as pred).
+    """
+    diff, n = _residual(pred, y)
     return float(0.5 * np.sum(diff * diff) / n), diff / n
 
 
@@ -222,13 +227,7 @@ def squared_error(pred, y):
 
     pred, y: (N,) or (N, K), equal shapes. Returns (loss float, dpred same shape as pred).
     """
-    p = _float_array(pred, "pred")
-    t = _float_array(y, "y")
-    _same_shape(p, t, "pred", "y")
-    n = _batch_size(p, "pred")
-    _require_finite(p, "pred")
-    _require_finite(t, "y")
-    diff = p - t
+    diff, n = _residual(pred, y)
     return float(np.sum(diff * diff) / n), 2.0 * diff / n
 
 

@@ -38,13 +38,10 @@ def sample_thinned(layer_sizes, p: float, rng: np.random.Generator) -> list:
 
 
 def make_data(seed: int = 0, n_train: int = 50, n_val: int = 300, noise: float = 0.35):
-    """A small noisy two-moons problem (few training points, so a network overfits)."""
-    from nnlab.data import moons
+    """The capacity explorer's noisy two-moons problem, here with 50 training points."""
+    from .capacity_network import make_data as noisy_moons
 
-    rng = np.random.default_rng(seed)
-    X_tr, y_tr = moons(n_train, rng, noise=noise)
-    X_val, y_val = moons(n_val, rng, noise=noise)
-    return X_tr, y_tr, X_val, y_val
+    return noisy_moons(seed, n_train=n_train, n_val=n_val, noise=noise)
 
 
 def train_curves(
