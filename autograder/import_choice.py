@@ -10,8 +10,8 @@ download). Ranked by, in this order:
      only for a one-notebook assignment (so a stray scratch.ipynb never replaces
      gradient-descent.ipynb, and fills the slot only when it is the student's only notebook);
   2. upload_order: the newest upload by submission time, then the LMS's upload counter
-     (Canvas attachment id), then the resubmission number; the place in the download last,
-     so the choice never depends on the order files were listed.
+     (Canvas attachment id), then the resubmission number, then the later place in the
+     download (of two members with the same name in one zip, the one added last).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def upload_order(item: Found) -> tuple:
     claim = item.claim
     stem = Path(item.file_name).stem
     return (claim.submitted_at or datetime.min, claim.sequence, split_resubmission(stem)[1],
-            item.original)
+            item.position)
 
 
 def choose(candidates: list[Found], notebooks: list[str]) -> dict[str, Found]:

@@ -39,6 +39,7 @@ class Found:
     submitted_at: str = ""
     late: bool = False
     file_name: str = ""  # the student's own name for the file, LMS decorations removed
+    position: int = 0  # its place in the listing of the download
     entry: Entry | None = field(default=None, repr=False)
     claim: Claim | None = field(default=None, repr=False)
 

@@ -131,8 +131,8 @@ def _classify(entries: list[Entry], assignment: str, roster: dict) -> list[Found
     known = sorted({s for s in roster} | {str(a) for f in roster.values()
                                          for a in f.get("aliases") or []})
     found = []
-    for entry in entries:
-        item = Found(entry.display, entry.sha256, entry.size, entry=entry)
+    for position, entry in enumerate(entries):
+        item = Found(entry.display, entry.sha256, entry.size, position=position, entry=entry)
         found.append(item)
         if entry.problem:
             item.action, item.note = "set aside", entry.problem
