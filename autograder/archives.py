@@ -183,15 +183,15 @@ class _Reader:
         if info.flag_bits & 0x1:
             entry.problem = "encrypted (password-protected), cannot be read"
             return entry
-        if info.file_size > limits.max_member_bytes:
-            entry.problem = (f"refused: it would inflate to {info.file_size:,} bytes "
-                             f"(limit {limits.max_member_bytes:,})")
-            return entry
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
             entry.problem = (f"refused as a zip bomb: {info.compress_size:,} bytes would inflate "
                              f"to {info.file_size:,} (ratio {ratio:,.0f}:1, limit "
                              f"{limits.max_ratio:,.0f}:1)")
+            return entry
+        if info.file_size > limits.max_member_bytes:
+            entry.problem = (f"refused: it would inflate to {info.file_size:,} bytes "
+                             f"(limit {limits.max_member_bytes:,})")
             return entry
         if self.inflated + info.file_size > limits.max_total_bytes:
             entry.problem = (f"refused: the download would inflate to more than "
