@@ -351,3 +351,56 @@ def test_lms_time_survives_in_nbgrader_format(tmp_path, source_root):
     run_import(source_root, source, submissions)
     text = (submissions / "ann" / ASSIGNMENT / "timestamp.txt").read_text().strip()
     assert parse_utc(text) == datetime(2024, 3, 1, 23, 59, 30)
+
+
+# ------------------------------------------------------- into nbgrader's gradebook
+
+
+def test_submission_time_and_late_flag_reach_nbgrader_late_penalties(
+        tmp_path, source_root, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    from autograder import course
+    from autograder.gradebook import (
+        GradebookWriter,
+        create_gradebook,
+        db_url_for,
+        register_assignment,
+        submission_time,
+    )
+
+    source = download(tmp_path, {
+        "ps1_ann_attempt_2024-03-02-00-10-00_gradient-descent.ipynb": notebook("ann, 10 min late"),
+        "ps1_bob_attempt_2024-03-01-23-00-00_gradient-descent.ipynb": notebook("bob, on time"),
+        "cydcox_LATE_31_310_gradient-descent.ipynb": notebook("cyd, late by Canvas' word"),
+    })
+    submissions = tmp_path / "submitted"
+    run_import(source_root, source, submissions)
+
+    # The course's nbgrader configuration decides the penalty; here: late work scores zero.
+    course_config = course.load_config
+    monkeypatch.setattr(course, "load_config", lambda **overrides: course_config(
+        LateSubmissionPlugin={"penalty_method": "zero"}, **overrides))
+    database = tmp_path / "gradebook.db"
+    create_gradebook(database)
+    db_url = db_url_for(database)
+    register_assignment(db_url, source_root, ASSIGNMENT)
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=datetime(2024, 3, 2, 0, 0, 0))
+    writer = GradebookWriter(db_url)
+    try:
+        for student in ("ann", "bob", "cydcox"):
+            writer.record(ASSIGNMENT, NOTEBOOK, student, {"square_test": {"points": 2.0}},
+                          submitted=submission_time(submissions / student / ASSIGNMENT))
+    finally:
+        writer.close()
+
+    with Gradebook(db_url) as gb:
+        late = {s: gb.find_submission(ASSIGNMENT, s).total_seconds_late
+                for s in ("ann", "bob", "cydcox")}
+        penalty = {s: gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, s).late_submission_penalty
+                   for s in ("ann", "bob", "cydcox")}
+        assert gb.find_submission(ASSIGNMENT, "ann").timestamp == datetime(2024, 3, 2, 0, 10)
+    assert late == {"ann": 600.0, "bob": 0, "cydcox": 1.0}
+    assert penalty["ann"] == penalty["cydcox"] == 2.0  # 'zero': the whole score
+    assert not penalty["bob"]
