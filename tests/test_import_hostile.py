@@ -216,6 +216,22 @@ def test_the_total_inflated_size_of_a_download_is_capped(tmp_path, source_root):
     assert sum("more than 1,000,000 bytes in all" in n for n in notes) == 1
 
 
+def test_a_member_whose_header_understates_its_size_is_refused(tmp_path, source_root):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{NOTEBOOK}.ipynb", bytes(5_000_000))
+    raw = bytearray(buffer.getvalue())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = raw.find(signature) + offset
+        raw[start:start + 4] = struct.pack("<I", 1000)  # "1000 bytes", in truth 5 MB
+    source = download(tmp_path, {"mallorymae_9_90_upload.zip": bytes(raw)})
+    report, _ = run_import(source_root, source, tmp_path / "submitted")
+    note = note_of(report, f"mallorymae_9_90_upload.zip!/{NOTEBOOK}.ipynb")
+    assert "damaged" in note
+    assert max(p.stat().st_size for p in (tmp_path / "submitted").rglob("*") if p.is_file()) \
+        < 100_000
+
+
 # ---------------------------------------------------------------- links
 
 

@@ -404,3 +404,17 @@ def test_submission_time_and_late_flag_reach_nbgrader_late_penalties(
     assert late == {"ann": 600.0, "bob": 0, "cydcox": 1.0}
     assert penalty["ann"] == penalty["cydcox"] == 2.0  # 'zero': the whole score
     assert not penalty["bob"]
+
+
+def test_utf8_names_zipped_without_the_utf8_flag_are_read_as_utf8(tmp_path, source_root):
+    # Older zip tools write UTF-8 names without flag bit 11; zipfile would decode cp437.
+    real = "núñezjosé_88_1203_gradient-descent.ipynb".encode()
+    placeholder = b"x" * len(real)
+    data = zip_bytes({placeholder.decode(): notebook("josé")}).replace(placeholder, real)
+    source = tmp_path / "download.zip"
+    source.write_bytes(data)
+    with zipfile.ZipFile(source) as check:
+        assert not check.infolist()[0].flag_bits & 0x800
+    submissions = tmp_path / "submitted"
+    run_import(source_root, source, submissions, roster_file(tmp_path, "login\nnúñezjosé\n"))
+    assert placed(submissions, "núñezjosé") == notebook("josé")
