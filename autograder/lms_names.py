@@ -34,8 +34,10 @@ or flat files (the "Download submissions in folders" option off):
 nbgrader's own trees:
     submitted/<student>/<assignment>/<notebook>.ipynb  [+ timestamp.txt]   (nbgrader collect)
     inbound/<student>+<assignment>+<timestamp>[+<random>]/<notebook>.ipynb  (the exchange)
-Plain names, for downloads from other tools:  <student>_<anything>  (files only; a roster
-id followed by '_' wins, so ids containing '_' work).
+Plain names, for downloads from other tools:  <student>_<anything>  (files and uploaded
+archives, never folders; a roster id followed by '_' wins, so ids containing '_' work).
+A whole LMS download kept inside the folder or zip given to `import` is recognised by its
+own name (see LMS_DOWNLOADS) and opened as part of the download, not as one student's.
 
 Times are naive datetimes as the LMS wrote them (nbgrader's convention for due dates too:
 compare them on one clock), except nbgrader's, which are UTC.
@@ -223,8 +225,16 @@ def parse_plain(name: str, known_ids: list[str]) -> Claim | None:
 
 # ------------------------------------------------------------------------------ paths
 
-# Blackboard names the whole download gradebook_<course>_<assignment>_<YYYY-MM-DD-HH-MM-SS>.zip.
-BLACKBOARD_DOWNLOAD = re.compile(r"^gradebook_.+_\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.zip$", re.I)
+# Whole downloads re-zipped or kept inside a folder are containers, not a student's upload:
+# Blackboard gradebook_<course>_<assignment>_<YYYY-MM-DD-HH-MM-SS>.zip, Canvas
+# <course>-<assignment>_submissions.zip (spaces become '_'), Brightspace
+# "<assignment> Download <Mon D, YYYY HMM AM>.zip". (Moodle's <course>-<assignment>-<id>.zip
+# cannot be told from a student's file by its name: pass it as SOURCE itself.)
+LMS_DOWNLOADS = (
+    re.compile(r"^gradebook_.+_\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.zip$", re.IGNORECASE),
+    re.compile(r"^.+[_ ]submissions\.zip$", re.IGNORECASE),
+    re.compile(r"^.+ Download [A-Za-z]{3}[a-z]* \d{1,2}, \d{4} \d{3,4} [AP]M\.zip$"),
+)
 
 
 def claim_path(parts: list[tuple[str, str]], assignment: str,
@@ -239,14 +249,13 @@ def claim_path(parts: list[tuple[str, str]], assignment: str,
     names = [nfc(name) for name, _ in parts]
     for index, (name, (_, kind)) in enumerate(zip(names, parts, strict=True)):
         if kind == "folder":
-            below = names[index + 1:]
-            if len(below) >= 2 and below[0] == assignment:
-                return index, Claim("nbgrader submitted", (name,), name,
-                                    person=("nbgrader", name))
             claim = (parse_nbgrader_inbound(name, assignment) or parse_moodle(name, True)
                      or parse_d2l(name, True))
-        elif kind == "archive" and BLACKBOARD_DOWNLOAD.match(name):
-            claim = None  # the whole Grade Center download, re-zipped: a container
+            below = names[index + 1:]
+            if claim is None and len(below) >= 2 and below[0] == assignment:
+                claim = Claim("nbgrader submitted", (name,), name, person=("nbgrader", name))
+        elif kind == "archive" and any(p.match(name) for p in LMS_DOWNLOADS):
+            claim = None
         else:
             claim = (parse_blackboard(name) or parse_d2l(name, False) or parse_canvas(name)
                      or parse_moodle(name, False) or parse_plain(name, known_ids))

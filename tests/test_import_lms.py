@@ -418,3 +418,34 @@ def test_utf8_names_zipped_without_the_utf8_flag_are_read_as_utf8(tmp_path, sour
     submissions = tmp_path / "submitted"
     run_import(source_root, source, submissions, roster_file(tmp_path, "login\nnúñezjosé\n"))
     assert placed(submissions, "núñezjosé") == notebook("josé")
+
+
+def test_whole_lms_downloads_inside_a_folder_are_containers_not_students(tmp_path, source_root):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "cs101-assignment_1_submissions.zip").write_bytes(zip_bytes({
+        "amyadams_5_10_gradient-descent.ipynb": notebook("amy")}))
+    (folder / "gradebook_xyz101_s1_2016_ps1_2016-02-10-17-00-00.zip").write_bytes(zip_bytes({
+        "ps1_hacker_attempt_2016-01-30-20-30-10_gradient-descent.ipynb": notebook("hacker")}))
+    (folder / "Homework 1 Download Sep 24, 2024 1005 AM.zip").write_bytes(zip_bytes({
+        "1-2 - John Doe - Sep 24, 2024 926 PM - gradient-descent.ipynb": notebook("john")}))
+    # A Moodle participant folder may hold a folder named like the assignment: still Moodle.
+    moodle = folder / "Wei Wang_4545_assignsubmission_file" / ASSIGNMENT
+    moodle.mkdir(parents=True)
+    (moodle / f"{NOTEBOOK}.ipynb").write_bytes(notebook("wei"))
+    submissions = tmp_path / "submitted"
+    run_import(source_root, folder, submissions)
+    assert students(submissions) == {"amyadams", "hacker", "john-doe", "4545"}
+    assert placed(submissions, "4545") == notebook("wei")
+
+
+def test_two_canvas_students_with_the_same_name_stay_apart_without_a_roster(
+        tmp_path, source_root):
+    source = download(tmp_path, {
+        "smithjohn_101_1_gradient-descent.ipynb": notebook("first john"),
+        "smithjohn_202_2_gradient-descent.ipynb": notebook("second john"),
+    })
+    submissions = tmp_path / "submitted"
+    run_import(source_root, source, submissions)
+    assert placed(submissions, "smithjohn-101") == notebook("first john")
+    assert placed(submissions, "smithjohn-202") == notebook("second john")
