@@ -192,6 +192,10 @@ def import_submissions(
     merged_path = default_roster_path(submissions)
     roster = read_roster(merged_path) if merged_path.is_file() else {}
     given = read_roster(roster_path) if roster_path else {}
+    for student in given:
+        if problem := safe_id_problem(student):
+            raise ValueError(f"{roster_path}: the student id {student!r} cannot be a folder "
+                             f"name ({problem})")
     for student, fields in given.items():
         roster.setdefault(student, {}).update(fields)
     on_roster = set(roster)

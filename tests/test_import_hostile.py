@@ -70,6 +70,18 @@ def test_traversal_and_system_names_are_set_aside_and_nothing_escapes(tmp_path, 
     assert f".._{NOTEBOOK}.ipynb" in said and "not a safe folder name" in said
 
 
+def test_import_refuses_a_roster_id_that_is_not_a_safe_folder_name(tmp_path, source_root,
+                                                                   capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\namy\n../../outside\n")
+    source = download(tmp_path, {f"amy_{NOTEBOOK}.ipynb": notebook("amy")})
+    status = main(["import", ASSIGNMENT, str(source), "--roster", str(roster),
+                   "--submissions", str(tmp_path / "submitted"), "--source-root", str(source_root)])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "roster.csv" in error and "'../../outside'" in error
+
+
 def test_grading_refuses_roster_ids_that_are_not_safe_folder_names(tmp_path, source_root,
                                                                    capsys):
     submissions = tmp_path / "submitted"
