@@ -280,8 +280,11 @@ def _place(found: list[Found], assignment: str, notebooks: list[str], submission
     for student, candidates in sorted(by_student.items()):
         chosen = choose(candidates, notebooks)
         for notebook, item in chosen.items():
-            _write(item, notebook, student, assignment, submissions, run_dir, found)
+            _write(item, notebook, student, assignment, submissions, run_dir)
             placed.append(item)
+        if chosen:
+            _write_submission_info(submissions / student / assignment, list(chosen.values()),
+                                   found)
         for item in candidates:
             if item in chosen.values():
                 continue
@@ -327,7 +330,7 @@ def _nbgrader_time(item: Found, found: list[Found]):
 
 
 def _write(item: Found, notebook: str, student: str, assignment: str, submissions: Path,
-           run_dir: Path, found: list[Found]) -> None:
+           run_dir: Path) -> None:
     folder = submissions / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{notebook}.ipynb"
@@ -342,17 +345,31 @@ def _write(item: Found, notebook: str, student: str, assignment: str, submission
     item.placed_as = target.relative_to(submissions).as_posix()
     if name_rank(item.file_name, notebook) < 2:
         item.add_note(f"renamed: {item.file_name} imported as {notebook}.ipynb")
-    submitted = item.claim.submitted_at or _nbgrader_time(item, found)
-    stamp = folder / TIMESTAMP_FILE
-    if submitted is not None:
-        item.submitted_at = submitted.isoformat(" ")
-        stamp.write_text(submitted.strftime("%Y-%m-%d %H:%M:%S.%f") + "\n", encoding="utf-8")
-    elif stamp.exists():
-        stamp.unlink()  # an earlier import's time does not belong to this file
-    info = {"lms": item.lms, "late": item.late, "submitted_at": item.submitted_at or None,
-            "file": item.original, "sha256": item.sha256}
-    (folder / SUBMISSION_INFO).write_text(json.dumps(info, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
     problem = _readable_problem(target)
     if problem:
         item.add_note(f"unreadable ({problem}); grading will mark it invalid")
+
+
+def _write_submission_info(folder: Path, chosen: list[Found], found: list[Found]) -> None:
+    """timestamp.txt (the newest chosen file's time, when the LMS gave times) and
+    .submission.json (LMS, late flag, time, where each notebook came from)."""
+    times = []
+    for item in chosen:
+        submitted = item.claim.submitted_at or _nbgrader_time(item, found)
+        if submitted is not None:
+            item.submitted_at = submitted.isoformat(" ")
+            times.append(submitted)
+    stamp = folder / TIMESTAMP_FILE
+    if times:
+        stamp.write_text(max(times).strftime("%Y-%m-%d %H:%M:%S.%f") + "\n", encoding="utf-8")
+    elif stamp.exists():
+        stamp.unlink()  # an earlier import's time (kept in its report) is not this file's
+    info = {
+        "lms": sorted({item.lms for item in chosen}),
+        "late": any(item.late for item in chosen),
+        "submitted_at": max(times).isoformat(" ") if times else None,
+        "files": {item.notebook: {"from": item.original, "sha256": item.sha256}
+                  for item in chosen},
+    }
+    (folder / SUBMISSION_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n",
+                                          encoding="utf-8")

@@ -194,7 +194,7 @@ def test_canvas_newest_upload_wins_and_the_late_flag_is_kept_also_with_a_roster(
     assert placed(submissions, "doejane") == notebook("jane, resubmitted")
     assert placed(submissions, "leeann") == notebook("ann newer")
     info = json.loads((submissions / "doejane" / ASSIGNMENT / ".submission.json").read_text())
-    assert info["late"] is True and info["lms"] == "canvas"
+    assert info["late"] is True and info["lms"] == ["canvas"]
     assert report["late"] == ["doejane"] and "late" in said and "doejane" in said
     older = rows(report)["doejane_1234_998_gradient-descent.ipynb"]
     assert older["action"] == "set aside" and older["student"] == "doejane"
