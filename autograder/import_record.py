@@ -51,6 +51,7 @@ class Found:
 
 
 def safe_component(name: str) -> str:
+    """`name` as one harmless path component: no separators, no '..', at most ~180 bytes."""
     cleaned = "".join("_" if (ord(c) < 32 or c in '/\\:<>"|?*') else c for c in name)
     if cleaned in ("", ".", ".."):
         cleaned = cleaned.replace(".", "_") or "_"
@@ -70,6 +71,7 @@ def safe_relative(entry: Entry) -> Path:
 
 
 def unused(path: Path) -> Path:
+    """`path`, or 'name (2).ext', 'name (3).ext'... when it is taken: nothing is overwritten."""
     if not path.exists():
         return path
     for number in range(2, 100_000):
@@ -80,6 +82,7 @@ def unused(path: Path) -> Path:
 
 
 def copy_aside(item: Found, folder: Path, submissions: Path) -> None:
+    """Copy the file under `folder` at its place in the download; note where in the row."""
     entry = item.entry
     if entry is None or entry.path is None:
         return  # nothing readable to keep (a link, an encrypted member): the row says why
@@ -90,6 +93,7 @@ def copy_aside(item: Found, folder: Path, submissions: Path) -> None:
 
 
 def run_folder(base: Path) -> Path:
+    """A new folder base/<UTC time>[-n] for this import's report and kept files."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     folder = base / stamp
     number = 1
@@ -113,20 +117,29 @@ def write_report(report: dict, base: Path, run_dir: Path, submissions: Path,
         log.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def print_summary(report, found, placed, run_dir, submissions, stream) -> None:
+SUMMARY_LINES = 20  # per list; report.json has every file
+
+
+def _listed(lines: list[str], stream) -> None:
+    for line in lines[:SUMMARY_LINES]:
+        print(line, file=stream)
+    if len(lines) > SUMMARY_LINES:
+        print(f"    ... and {len(lines) - SUMMARY_LINES} more (see the report)", file=stream)
+
+
+def print_summary(report: dict, found: list[Found], placed: list[Found], run_dir: Path,
+                  submissions: Path, stream) -> None:
+    """A short account of the import: counts first, then the files needing a look."""
     students = {item.student for item in placed}
     aside = [item for item in found if item.action == "set aside"]
     print(f"{report['assignment']}: {len(found)} files read; imported {len(placed)} notebooks "
           f"of {len(students)} students into {submissions}; {len(aside)} set aside", file=stream)
-    for item in placed:
-        if item.note:
-            print(f"  note: {item.original}: {item.note}", file=stream)
+    _listed([f"  note: {item.original}: {item.note}" for item in placed if item.note], stream)
     if report["late"]:
         print(f"  late (per the LMS): {', '.join(report['late'])}", file=stream)
     if aside:
         print(f"  set aside in {run_dir / 'unsorted'}:", file=stream)
-        for item in aside:
-            print(f"    {item.original}: {item.note}", file=stream)
+        _listed([f"    {item.original}: {item.note}" for item in aside], stream)
     if report["students_added_to_roster"]:
         print(f"  added to the roster (not on it before): "
               f"{', '.join(report['students_added_to_roster'])}", file=stream)

@@ -449,3 +449,15 @@ def test_two_canvas_students_with_the_same_name_stay_apart_without_a_roster(
     run_import(source_root, source, submissions)
     assert placed(submissions, "smithjohn-101") == notebook("first john")
     assert placed(submissions, "smithjohn-202") == notebook("second john")
+
+
+def test_the_summary_stays_short_for_a_big_class(tmp_path, source_root):
+    files = {f"s{i:03d}_{i}_{i}_gradient-descent.ipynb": notebook(f"s{i}") for i in range(60)}
+    files |= {f"__MACOSX/._s{i:03d}_{i}_{i}_gradient-descent.ipynb": b"\0" for i in range(60)}
+    report, said = run_import(source_root, download(tmp_path, files), tmp_path / "submitted")
+    assert len(report["imported"]) == 60 and len(report["set_aside"]) == 60
+    lines = said.splitlines()
+    assert len(lines) < 30
+    assert lines[0].startswith(f"{ASSIGNMENT}: 120 files read; imported 60 notebooks of 60 "
+                               "students") and "60 set aside" in lines[0]
+    assert "... and 40 more (see the report)" in said
