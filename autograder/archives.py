@@ -35,6 +35,7 @@ from .identity import nfc
 JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 JUNK_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
 CHUNK = 1 << 20
+MAX_FOLDER_DEPTH = 64  # no LMS nests deeper; recursion must stop long before Python's limit
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ class _Reader:
 
     def folder(self, root: Path, parts: list) -> list[Entry]:
         found: list[Entry] = []
+        if len(parts) > MAX_FOLDER_DEPTH:
+            return [Entry(parts, None, 0, "", f"folders nested more than {MAX_FOLDER_DEPTH} "
+                                              "deep; not read")]
         try:
             children = sorted(os.scandir(root), key=lambda e: e.name)
         except OSError as error:

@@ -292,3 +292,14 @@ def test_safe_student_ids(name):
     from autograder.identity import safe_id_problem
 
     assert safe_id_problem(name) is None
+
+
+def test_absurdly_deep_folders_are_set_aside(tmp_path, source_root):
+    folder = tmp_path / "download"
+    deep = folder.joinpath(*["d"] * 80)
+    deep.mkdir(parents=True)
+    (deep / f"amy_{NOTEBOOK}.ipynb").write_bytes(notebook("deep"))
+    (folder / f"cyd_{NOTEBOOK}.ipynb").write_bytes(notebook("cyd"))
+    report, _ = run_import(source_root, folder, tmp_path / "submitted")
+    assert students(tmp_path / "submitted") == {"cyd"}
+    assert any("nested more than 64" in r["note"] for r in report["files"])
