@@ -23,7 +23,7 @@ from .archives import Entry
 from .lms_names import Claim
 
 
-@dataclass
+@dataclass(eq=False)  # rows are compared by identity: two uploads may be byte-identical
 class Found:
     """One file of SOURCE and what the import did with it (a row of report.json)."""
 

@@ -140,7 +140,12 @@ def _classify(entries: list[Entry], assignment: str, roster: dict) -> list[Found
             item.action, item.note = "set aside", "system file (macOS, Windows or Jupyter)"
         elif entry.parts[-1][1] == "archive":
             item.action, item.note = "opened", "its files are listed after it"
-        claimed = claim_path(entry.parts, assignment, known)
+        try:
+            claimed = claim_path(entry.parts, assignment, known)
+        except Exception as error:  # one odd name must not cost the class its import
+            item.action = "set aside"
+            item.add_note(f"its name could not be read ({type(error).__name__}: {error})")
+            continue
         if claimed is None:
             continue
         index, claim = claimed
@@ -279,12 +284,18 @@ def _place(found: list[Found], assignment: str, notebooks: list[str], submission
     placed: list[Found] = []
     for student, candidates in sorted(by_student.items()):
         chosen = choose(candidates, notebooks)
+        written = []
         for notebook, item in chosen.items():
-            _write(item, notebook, student, assignment, submissions, run_dir)
-            placed.append(item)
-        if chosen:
-            _write_submission_info(submissions / student / assignment, list(chosen.values()),
-                                   found)
+            try:
+                _write(item, notebook, student, assignment, submissions, run_dir)
+            except (OSError, ValueError) as error:  # e.g. a name the file system refuses
+                item.action = "set aside"
+                item.add_note(f"could not be written: {error}")
+                continue
+            written.append(item)
+        if written:
+            _write_submission_info(submissions / student / assignment, written, found)
+        placed.extend(written)
         for item in candidates:
             if item in chosen.values():
                 continue
