@@ -461,3 +461,26 @@ def test_the_summary_stays_short_for_a_big_class(tmp_path, source_root):
     assert lines[0].startswith(f"{ASSIGNMENT}: 120 files read; imported 60 notebooks of 60 "
                                "students") and "60 set aside" in lines[0]
     assert "... and 40 more (see the report)" in said
+
+
+def test_nbgraders_own_blackboard_download_example(tmp_path):
+    """The real files of nbgrader's zip_collect documentation, as nbgrader ships them."""
+    import nbgrader
+
+    docs = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
+    archive = docs / "downloaded" / "ps1" / "archive"
+    if not archive.is_dir():
+        pytest.skip("this nbgrader installation ships without its documentation files")
+    submissions = tmp_path / "submitted"
+    report = import_submissions("ps1", archive, submissions, source_root=docs / "source",
+                                stream=io.StringIO())
+    assert students(submissions) == {"hacker", "bitdiddle"}
+    newest = archive / "ps1_hacker_attempt_2016-01-30-20-30-10_problem1.ipynb"
+    assert (submissions / "hacker" / "ps1" / "problem1.ipynb").read_bytes() == newest.read_bytes()
+    for student in ("hacker", "bitdiddle"):
+        assert (submissions / student / "ps1" / "problem2.ipynb").is_file()
+    assert (submissions / "hacker" / "ps1" / "timestamp.txt").read_text().startswith(
+        "2016-01-30 20:30:10")
+    renamed = rows(report)["notebooks.zip!/ps1_hacker_attempt_2016-01-30-16-30-10_myproblem1.ipynb"]
+    assert renamed["action"] == "set aside" and renamed["student"] == "hacker"
+    assert len(report["files"]) == 9  # 3 files, the zip, its 6 members
