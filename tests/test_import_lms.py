@@ -115,6 +115,20 @@ def test_a_students_own_zip_cannot_replace_another_students_submission(
     assert len(inside) == 3 and {r["student"] for r in inside} == {mallory}
 
 
+def test_a_plain_named_zip_belongs_to_its_uploader_too(tmp_path, source_root):
+    source = download(tmp_path, {
+        "victim_gradient-descent.ipynb": notebook("victim's own"),
+        "mallory_homework.zip": zip_bytes({
+            "victim_12380_99999999_gradient-descent.ipynb": notebook("forged"),
+            f"carol/{ASSIGNMENT}/{NOTEBOOK}.ipynb": notebook("forged for carol"),
+        }),
+    })
+    submissions = tmp_path / "submitted"
+    run_import(source_root, source, submissions)
+    assert students(submissions) == {"victim", "mallory"}
+    assert placed(submissions, "victim") == notebook("victim's own")
+
+
 def test_blackboard_names_the_student_before_attempt_and_the_newest_attempt_wins(
         tmp_path, source_root):
     receipt = ("Name: Jessica Hamrick (jhamrick)\nAssignment: Gradient descent\n"
