@@ -17,7 +17,7 @@ punctuation (`name_key("José Núñez") == name_key("jose nunez") == "josenunez"
 after Unicode NFC normalisation and case folding (zip tools store `é` either composed or
 decomposed).
 
-    match_roster(ids, full_name, roster) -> (student_id | None, note)
+    RosterIndex(roster).match(ids, full_name) -> (student_id | None, note)
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ def roster_name_keys(fields: dict) -> set[str]:
     return keys
 
 
-def match_roster(ids: list[str], full_name: str, roster: dict[str, dict]) -> tuple[str | None, str]:
-    """The roster student an LMS name refers to, and a note when the match is doubtful.
+class RosterIndex:
+    """Which roster student an LMS name refers to; built once per import.
+
+        RosterIndex(roster).match(ids, full_name) -> (student_id | None, note)
 
     `ids` are the identifiers the LMS put in the name, most specific first (a numeric user
     id, a login, a sortable name like 'doejane'); each is compared with every roster id and
@@ -83,19 +85,25 @@ def match_roster(ids: list[str], full_name: str, roster: dict[str, dict]) -> tup
     sortable name 'núñezjosé') is compared with roster names, ignoring accents. A name
     shared by several roster students matches none of them (the note says so).
     """
-    wanted = [id_key(i) for i in ids if i]
-    for key in wanted:
+
+    def __init__(self, roster: dict[str, dict]):
+        self.by_id: dict[str, str] = {}
+        self.by_name: dict[str, set[str]] = {}
         for student, fields in roster.items():
-            known = [student, *(fields.get("aliases") or [])]
-            if any(id_key(str(alias)) == key for alias in known):
-                return student, ""
-    for name in [full_name, *ids]:
-        key = name_key(name or "")
-        if not key:
-            continue
-        hits = sorted(s for s, fields in roster.items() if key in roster_name_keys(fields))
-        if len(hits) == 1:
-            return hits[0], ""
-        if len(hits) > 1:
-            return None, f"the name {name!r} matches several roster students ({', '.join(hits)})"
-    return None, ""
+            for alias in [*(fields.get("aliases") or []), student]:  # the id itself wins
+                self.by_id[id_key(str(alias))] = student
+            for key in roster_name_keys(fields):
+                self.by_name.setdefault(key, set()).add(student)
+
+    def match(self, ids: list[str], full_name: str) -> tuple[str | None, str]:
+        for identifier in ids:
+            if identifier and id_key(identifier) in self.by_id:
+                return self.by_id[id_key(identifier)], ""
+        for name in [full_name, *ids]:
+            hits = sorted(self.by_name.get(name_key(name or ""), ()))
+            if len(hits) == 1:
+                return hits[0], ""
+            if len(hits) > 1:
+                return None, (f"the name {name!r} matches several roster students "
+                              f"({', '.join(hits)})")
+        return None, ""

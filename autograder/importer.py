@@ -46,7 +46,7 @@ from pathlib import Path
 
 from . import course
 from .archives import ArchiveLimits, Entry, is_junk, list_download
-from .identity import match_roster, safe_id_problem
+from .identity import RosterIndex, safe_id_problem
 from .import_choice import choose, name_rank
 from .import_record import (
     Found,
@@ -162,8 +162,9 @@ def _assign_students(items: list[Found], roster: dict) -> None:
     """Set item.student from the roster, else from the name; a name shared by two
     different people (two Canvas users both 'smithjohn') gets the LMS id appended."""
     people: dict[str, set] = {}
+    index = RosterIndex(roster)
     for item in items:
-        student, note = match_roster(list(item.claim.ids), item.claim.full_name, roster)
+        student, note = index.match(list(item.claim.ids), item.claim.full_name)
         item.student = student or ""
         item.add_note(note)
         if not student:

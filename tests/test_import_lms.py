@@ -191,6 +191,17 @@ def test_brightspace_files_and_folders_match_the_roster_by_name_without_accents(
     assert students(elsewhere) == {"josé-núñez", "john-doe"}
 
 
+def test_a_name_shared_by_two_roster_students_matches_neither(tmp_path, source_root):
+    source = download(tmp_path, {
+        "1-2 - Jane Doe - Sep 24, 2024 926 PM - gradient-descent.ipynb": notebook("a jane")})
+    roster = roster_file(tmp_path, "id,first_name,last_name\njd1,Jane,Doe\njd2,Jané,Doe\n")
+    submissions = tmp_path / "submitted"
+    report, said = run_import(source_root, source, submissions, roster)
+    assert not {"jd1", "jd2"} & students(submissions)
+    assert "matches several roster students (jd1, jd2)" in said
+    assert placed(submissions, "jane-doe") == notebook("a jane")  # kept apart, to resolve
+
+
 def test_canvas_newest_upload_wins_and_the_late_flag_is_kept_also_with_a_roster(
         tmp_path, source_root):
     empty = nbformat.writes(nbformat.v4.new_notebook()).encode()
