@@ -268,6 +268,22 @@ def __nnlab_bridge_install():
         def persistent_load(self, pid):
             return handles[pid[1]]
 
+    wires = {}
+
+    def tripwire(action, arg):
+        # nnlab.check.not_calling in the trusted process arms its trip-wire here, where the
+        # answer runs: ("arm", targets) -> key; ("disarm", key) -> first target called or None.
+        if action == "arm":
+            from nnlab.tripwire import Tripwire
+            wire = Tripwire(tuple(arg))
+            key = next(counter)
+            wires[key] = wire
+            wire.start()
+            return key
+        if action == "disarm":
+            return wires.pop(arg).stop()
+        raise ValueError("unknown trip-wire action %r" % (action,))
+
     def perform(request):
         op = request[0]
         if op == "get":
@@ -275,6 +291,8 @@ def __nnlab_bridge_install():
             if request[1] not in namespace:
                 raise NameError("name %r is not defined" % request[1])
             return namespace[request[1]]
+        if op == "tripwire":
+            return tripwire(request[1], request[2])
         target = handles[request[1]]
         if op == "call":
             return target(*request[2], **request[3])

@@ -21,6 +21,12 @@ that writes to stderr scores zero.
     gradient(f, x, analytic, rtol=1e-6, name="gradient")
         f(x) -> scalar; analytic is an array shaped like x (or a callable
         returning one); compared with a centred-difference gradient.
+    not_calling(*targets)
+        a context manager: fails on exit if the code run inside the block called
+        one of the named library objects (dotted paths, e.g. "nnlab.optim" or
+        "nnlab.layers.Dropout"); see nnlab.tripwire. Only calls inside the block
+        count. Put only the call of the student's answer inside it: the checks
+        and the expected values belong outside.
 
 ``actual`` may be a number, a list/tuple of numbers, or a numpy array. It is
 type-checked first and then copied into a fresh float64 array, so every
@@ -32,17 +38,28 @@ from __future__ import annotations
 import contextlib
 import io
 import numbers
+import threading
 import warnings
 
 import numpy as np
 
-__all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient"]
+__all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient",
+           "not_calling"]
 
 _MAX_NESTED = 1_000_000  # entries inspected in nested lists before giving up
 
 
 class CheckFailed(AssertionError):
-    """A notebook check did not pass; the message says what to fix."""
+    """A notebook check did not pass; the message says what to fix.
+
+    `diagnosis` (str or None) describes the mistake without quoting any value of the expected
+    answer (shape and axis, sign, a constant factor, where a NaN is, which entry first
+    differs), so it can be shown even when the test itself is hidden.
+    """
+
+    def __init__(self, message: str = "", diagnosis: str | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
 
 
 @contextlib.contextmanager
@@ -307,3 +324,71 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
                 f"{float(grad[worst]):.8g}, numeric {float(numeric[worst]):.8g}"
                 + _factor_hint(grad, numeric)
             )
+
+
+# ------------------------------------------------------------------------------ trip-wire
+
+class _LocalTripwires:
+    """The default backend: trip-wires in this very process (a student's own kernel)."""
+
+    def arm(self, targets: tuple[str, ...]):
+        from nnlab.tripwire import Tripwire
+
+        wire = Tripwire(targets)
+        wire.start()
+        return wire
+
+    def disarm(self, token) -> str | None:
+        return token.stop()
+
+
+_LOCAL = _LocalTripwires()
+_backends = threading.local()
+
+
+@contextlib.contextmanager
+def tripwire_backend(backend):
+    """Make not_calling arm its trip-wires through `backend` on this thread, for the block.
+
+    backend.arm(targets: tuple[str, ...]) -> token and backend.disarm(token) -> the dotted
+    name of the first target called, or None. The grader uses this to arm the trip-wire in
+    the student's kernel, where the answer runs, while the test runs in its own process.
+    """
+    previous = getattr(_backends, "backend", None)
+    _backends.backend = backend
+    try:
+        yield
+    finally:
+        _backends.backend = previous
+
+
+@contextlib.contextmanager
+def not_calling(*targets: str):
+    """Fail on exit if code run inside the block called one of the `targets`.
+
+    targets: dotted paths of library objects: a module ("nnlab.optim": every function, class
+    and method defined in it), a class ("nnlab.optim.Momentum": instantiating it or calling
+    its methods) or a function ("nnlab.gradcheck.numerical_gradient"). A misspelt target
+    raises ValueError. Calls outside the block never count, nor do names in the code; an
+    exception raised inside the block propagates unchanged. Calls made by nnlab.check itself
+    do not count either, but computing an expected value with a target inside the block
+    does: keep only the call of the answer inside it.
+    """
+    from nnlab.tripwire import resolve
+
+    if not targets:
+        raise ValueError("not_calling needs at least one dotted name, e.g. 'nnlab.optim'")
+    resolve(targets)  # a misspelt rule fails here, in the test's own process
+    backend = getattr(_backends, "backend", None) or _LOCAL
+    token = backend.arm(tuple(targets))
+    try:
+        yield
+    except BaseException:
+        backend.disarm(token)
+        raise
+    called = backend.disarm(token)
+    if called is not None:
+        rule = ", ".join(targets)
+        message = (f"your code called {called}, but this exercise asks you to solve it "
+                   f"without {rule} -- write the computation yourself")
+        raise CheckFailed(message, diagnosis=message)
