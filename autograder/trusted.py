@@ -174,6 +174,19 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         return self._bridge.request(("call", self._handle.id, args, kwargs))
 
+    def __call_and_return_arguments__(self, args: tuple, kwargs: dict):
+        """(result, args, kwargs) with the arguments as the call in the kernel left them.
+
+        The protocol of nnlab.check.unchanged: arguments travel as copies, so only their
+        state after the call, sent back, shows whether the student's code changed them.
+        """
+        reply = self._bridge.request(("call_report", self._handle.id, tuple(args),
+                                      dict(kwargs)))
+        if type(reply) is not tuple or len(reply) != 3 or type(reply[1]) is not tuple \
+                or type(reply[2]) is not dict:
+            raise BridgeError("the kernel's report of the call is malformed")
+        return reply
+
     def __len__(self):
         size = self._bridge.request(("len", self._handle.id))
         if type(size) is not int or size < 0:
@@ -240,6 +253,8 @@ class Bridge:
             return tuple(self._wrap(item) for item in value)
         if kind is dict:
             return {key: self._wrap(item) for key, item in value.items()}
+        if kind in (set, frozenset):
+            return kind(self._wrap(item) for item in value)
         return value
 
     def get(self, name: str):

@@ -15,11 +15,11 @@ function, class or module raises ValueError: a misspelt rule must never pass sil
 How: the Python code objects of the targets are collected, and a profile function
 (sys.setprofile) watches for frames running them. Nothing is replaced, so every way of
 reaching a target counts the same: `from nnlab.optim import Momentum as M`, an instance built
-before the wire was armed, `importlib` with a built string. Calls made directly by
-nnlab.check (e.g. check.gradient's own numerical gradient) are the test's, not the answer's,
-and never count. Only the thread that armed the wire is watched; code that switches the
-profiler off, or runs a target on another thread, gets past it (a deliberate bypass, plain to
-see in the notebook).
+before the wire was armed, `importlib` with a built string. Calls made directly by one of
+the `exempt` functions given to Tripwire (nnlab.check's own numerical gradient, which is the
+test's, not the answer's) never count. Only the thread that armed the wire is watched; code
+that switches the profiler off, or runs a target on another thread, gets past it (a
+deliberate bypass, plain to see in the notebook).
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ import sys
 import types
 
 __all__ = ["Tripwire", "resolve"]
-
-_CHECK_MODULE = "nnlab.check"
 
 
 class _Watch:
@@ -174,9 +172,12 @@ def resolve(targets) -> dict[types.CodeType, list[_Watch]]:
 class Tripwire:
     """Record the first call of any target on the arming thread between start() and stop()."""
 
-    def __init__(self, targets):
+    def __init__(self, targets, exempt=()):
+        """targets: dotted paths (see resolve). exempt: functions whose own calls of a
+        target never count."""
         self.targets = tuple([targets] if isinstance(targets, str) else targets)
         self._watches = resolve(self.targets)
+        self._exempt = frozenset(func.__code__ for func in exempt)
         self._previous = None
         self._armed = False
         self.first: str | None = None
@@ -209,18 +210,20 @@ class Tripwire:
                         isinstance(first, type) and issubclass(first, entry.owner)):
                     match = entry
                     break
-            if match is None or self._called_by_check(frame):
+            if match is None or self._called_by_exempt(frame):
                 return None
             return match.name
         except Exception:  # noqa: BLE001 - a profile function that raises is switched off
             return entries[0].name if entries else None
 
-    def _called_by_check(self, frame) -> bool:
-        """Was this call made by nnlab.check (through any watched wrappers)?"""
+    def _called_by_exempt(self, frame) -> bool:
+        """Was this call made by an exempt function (through any watched wrappers)?"""
+        if not self._exempt:
+            return False
         caller = frame.f_back
         while caller is not None and caller.f_code in self._watches:
             caller = caller.f_back
-        return caller is not None and caller.f_globals.get("__name__") == _CHECK_MODULE
+        return caller is not None and caller.f_code in self._exempt
 
     def start(self) -> None:
         if self._armed:
