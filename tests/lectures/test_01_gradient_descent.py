@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity, messages
+from tests.support.validity import GradingValidity, PartialCredit, messages
 
 ASSIGNMENT = "01-gradient-descent"
 
@@ -239,7 +239,7 @@ WRONG = {answer_id: wrong for answer_id, (wrong, _) in ANSWERS.items()}
 ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS.items()}
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 16
 

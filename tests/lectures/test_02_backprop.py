@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity, messages, points
+from tests.support.validity import GradingValidity, PartialCredit, messages, points
 
 ASSIGNMENT = "02-backprop"
 
@@ -274,7 +274,7 @@ HONEST = {
 }
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 17
     extra_variants = {"honest": HONEST}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity, messages, points
+from tests.support.validity import GradingValidity, PartialCredit, messages, points
 
 ASSIGNMENT = "03-optimizers"
 AUTOGRADED_POINTS = 21
@@ -222,7 +222,7 @@ DEBUG_COMPARISON = {
 }
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = AUTOGRADED_POINTS
     extra_variants = {"debug_comparison": DEBUG_COMPARISON}
