@@ -391,6 +391,14 @@ def test_shape_diagnosis_names_the_axis_but_not_the_expected_sizes():
     assert "1 axis" in d and "reshape" in d and "(2, 3)" not in d
 
 
+def test_diagnosis_survives_pickling():
+    import pickle
+
+    error = failure(check.close, [2.0, 4.0], [1.0, 2.0], name="dw")
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error) and copy.diagnosis == error.diagnosis
+
+
 def test_choice_diagnosis_never_lists_the_options():
     d = failure(check.choice, "b", ("B",), name="q").diagnosis
     assert "'B'" not in d and "q is not one of the accepted answers" in d

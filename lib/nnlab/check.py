@@ -69,6 +69,9 @@ class CheckFailed(AssertionError):
         super().__init__(message)
         self.diagnosis = diagnosis
 
+    def __reduce__(self):  # keep the diagnosis when the failure crosses a process boundary
+        return (type(self), (str(self), self.diagnosis))
+
 
 def _own(message: str) -> CheckFailed:
     """A failure that describes only the student's own value: its message is its diagnosis."""
