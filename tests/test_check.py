@@ -415,6 +415,18 @@ def test_constant_factor_hint_only_where_informative(actual, expected):
     assert "constant factor" not in message and "mean vs sum" not in message
 
 
+def test_integer_accepts_ints_and_rejects_floats_with_a_hint():
+    check.integer(26, 26)
+    check.integer(np.int64(26), 26)
+    check.integer(7)
+    assert "not a float" in fails(check.integer, 26.0, 26, name="count")
+    assert "use int(...)" in fails(check.integer, 26.0, 26)
+    assert "not a bool" in fails(check.integer, True, 1)
+    assert "Python int" in fails(check.integer, np.int64(3), 3, python_int=True)
+    error = failure(check.integer, 25, 26, name="count")
+    assert "count is 25, expected 26" in str(error) and "26" not in error.diagnosis
+
+
 def test_format_only_prints_to_stdout_only(capfd):
     check.format_only("largest_stable_lr")
     out, err = capfd.readouterr()
