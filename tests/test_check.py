@@ -233,3 +233,202 @@ def test_close_accepts_itself_and_rejects_a_shifted_copy(values):
     shifted = a + 1e-3 + 1e-3 * np.abs(a)
     with pytest.raises(CheckFailed, match="relative error"):
         check.close(shifted, a)
+
+
+# ------------------------------------------------------------------ not_calling (trip-wire)
+
+def _momentum_by_hand(theta, g, v, lr, beta):
+    v = beta * v - lr * g
+    return theta + v, v
+
+
+def test_not_calling_passes_honest_code_and_names_what_was_called():
+    from nnlab import optim
+
+    args = (np.ones(3), np.ones(3), np.zeros(3), 0.1, 0.9)
+    with check.not_calling("nnlab.optim"):
+        _momentum_by_hand(*args)
+
+    def through_library(theta, g, v, lr, beta):
+        params = {"w": theta.copy()}
+        optim.Momentum(lr, beta).step(params, {"w": g})
+        return params["w"], v
+
+    with pytest.raises(CheckFailed) as info:
+        with check.not_calling("nnlab.optim"):
+            through_library(*args)
+    message = str(info.value)
+    assert "nnlab.optim.Momentum" in message and "without nnlab.optim" in message
+    assert info.value.diagnosis == message
+
+
+def test_not_calling_sees_aliases_and_objects_built_before_the_block():
+    from nnlab.optim import Momentum as Renamed
+
+    built_earlier = Renamed(0.1, 0.9)
+    with pytest.raises(CheckFailed, match=r"Momentum\.step"):
+        with check.not_calling("nnlab.optim.Momentum"):
+            built_earlier.step({"w": np.ones(2)}, {"w": np.ones(2)})
+    importlib = __import__("importlib")
+    sneaky = getattr(importlib.import_module("nnlab." + "optim"), "Mom" + "entum")
+    with pytest.raises(CheckFailed, match="Momentum"):
+        with check.not_calling("nnlab.optim.Momentum"):
+            sneaky(0.1)
+
+
+def test_not_calling_a_class_does_not_catch_its_siblings():
+    from nnlab import optim
+
+    # SGD shares Optimizer.step with Momentum; only Momentum is ruled out here.
+    with check.not_calling("nnlab.optim.Momentum"):
+        optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)})
+    with pytest.raises(CheckFailed, match=r"nnlab\.optim\.SGD"):
+        with check.not_calling("nnlab.optim"):
+            optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)})
+
+
+def test_not_calling_ignores_names_calls_outside_the_block_and_check_itself():
+    from nnlab import functions, gradcheck
+
+    functions.sigmoid_grad(np.zeros(2))  # a debug call before the block
+    with check.not_calling("nnlab.functions.sigmoid_grad"):
+        sigmoid_grad = functions.sigmoid(0.0) * (1 - functions.sigmoid(0.0))  # noqa: F841
+        functions.tanh_grad(np.zeros(2))  # shares its decorator's wrapper with sigmoid_grad
+    with check.not_calling("nnlab.gradcheck"):
+        check.gradient(lambda w: float(np.sum(w**2)), np.ones(3), 2 * np.ones(3))
+    with pytest.raises(CheckFailed, match="numerical_gradient"):
+        with check.not_calling("nnlab.gradcheck"):
+            gradcheck.numerical_gradient(lambda w: float(np.sum(w**2)), np.ones(3))
+
+
+def test_not_calling_restores_the_profiler_and_lets_errors_through():
+    import sys
+
+    before = sys.getprofile()
+    with pytest.raises(ZeroDivisionError):
+        with check.not_calling("nnlab.optim"):
+            1 / 0  # noqa: B018
+    assert sys.getprofile() is before
+    with pytest.raises(CheckFailed):
+        with check.not_calling("nnlab.gradcheck"):
+            with check.not_calling("nnlab.optim"):  # nested: the outer block still sees it
+                from nnlab.gradcheck import relative_error
+                relative_error(np.ones(2), np.ones(2))
+    assert sys.getprofile() is before
+
+
+@pytest.mark.parametrize("target", ["nnlab.optim.Nope", "nolib.thing", "nnlab..optim", "",
+                                    "nnlab.optim.np.pi"])
+def test_not_calling_a_misspelt_target_is_an_error(target):
+    with pytest.raises(ValueError, match="trip-wire target"):
+        with check.not_calling(target):
+            pass
+
+
+def test_not_calling_through_a_backend_uses_its_report():
+    class Backend:
+        def __init__(self, report):
+            self.report, self.armed = report, []
+
+        def arm(self, targets):
+            self.armed.append(targets)
+            return len(self.armed)
+
+        def disarm(self, token):
+            return self.report
+
+    clean, dirty = Backend(None), Backend("nnlab.optim.Adam")
+    with check.tripwire_backend(clean):
+        with check.not_calling("nnlab.optim"):
+            from nnlab import optim
+            optim.Adam(0.1)  # runs here, not where the backend watches
+    assert clean.armed == [("nnlab.optim",)]
+    with pytest.raises(CheckFailed, match="nnlab.optim.Adam"):
+        with check.tripwire_backend(dirty):
+            with check.not_calling("nnlab.optim"):
+                pass
+
+
+# ------------------------------------------------------- diagnosis and hints (hidden-safe)
+
+def failure(fn, *args, **kwargs) -> CheckFailed:
+    with pytest.raises(CheckFailed) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (np.array([2.0, 4.0, 6.0]), np.array([1.0, 2.0, 3.0])),    # a factor of 2
+    (np.array([1.0, 2.0, 9.0]), np.array([1.0, 2.0, 3.0])),    # one entry off
+    (np.array([-1.0, -2.0]), np.array([1.0, 2.0])),            # sign
+    (np.array(0.3), np.array(0.25)),                           # one number
+])
+def test_diagnosis_of_a_value_does_not_depend_on_the_expected_numbers(actual, expected):
+    # Scaling both sides keeps every relation (factor, sign, which entry differs) but
+    # changes every number: a diagnosis quoting a number of the expected value would change.
+    first = failure(check.close, actual, expected, name="dw").diagnosis
+    scaled = failure(check.close, actual * 7.13, expected * 7.13, name="dw").diagnosis
+    assert first == scaled
+    assert first.startswith("dw is not close to the expected value")
+
+
+def test_diagnosis_says_where_and_how():
+    d = failure(check.close, [1.0, 2.0, 9.0, 5.0], [1.0, 2.0, 3.0, 4.0]).diagnosis
+    assert "2 of 4 entries differ, the first at index (2,)" in d
+    d = failure(check.close, [[2.0, 4.0], [6.0, 8.0]], [[1.0, 2.0], [3.0, 4.0]]).diagnosis
+    assert "same constant factor" in d and "mean vs sum" in d
+    assert "wrong sign" in failure(check.number, -0.05, 0.05).diagnosis
+    d = failure(check.close, [1.0, np.nan], [1.0, 2.0], name="p").diagnosis
+    assert "p contains NaN at index (1,)" in d
+
+
+def test_shape_diagnosis_names_the_axis_but_not_the_expected_sizes():
+    d = failure(check.close, np.zeros((3, 5)), np.zeros((3, 13)), name="W").diagnosis
+    assert "W has shape (3, 5)" in d and "axis 1" in d and "13" not in d
+    d = failure(check.close, np.zeros((13, 7)), np.zeros((7, 13)), name="W").diagnosis
+    assert "transpose" in d and "axis 0, 1" in d
+    d = failure(check.shape, np.zeros(6), (2, 3), name="x").diagnosis
+    assert "1 axis" in d and "reshape" in d and "(2, 3)" not in d
+
+
+def test_diagnosis_survives_pickling():
+    import pickle
+
+    error = failure(check.close, [2.0, 4.0], [1.0, 2.0], name="dw")
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error) and copy.diagnosis == error.diagnosis
+
+
+def test_choice_diagnosis_never_lists_the_options():
+    d = failure(check.choice, "b", ("B",), name="q").diagnosis
+    assert "'B'" not in d and "q is not one of the accepted answers" in d
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (9.0, 10.0),                                            # one number: always "a factor"
+    (0.5, 1.0),
+    (np.array([0.999998, 1.999996]), np.array([1.0, 2.0])),  # a small error, not a factor
+    (np.array([1.02807, 2.05614]), np.array([1.0, 2.0])),    # Adam without bias correction
+])
+def test_constant_factor_hint_only_where_informative(actual, expected):
+    message = fails(check.close, actual, expected, rtol=1e-7)
+    assert "constant factor" not in message and "mean vs sum" not in message
+
+
+def test_integer_accepts_ints_and_rejects_floats_with_a_hint():
+    check.integer(26, 26)
+    check.integer(np.int64(26), 26)
+    check.integer(7)
+    assert "not a float" in fails(check.integer, 26.0, 26, name="count")
+    assert "use int(...)" in fails(check.integer, 26.0, 26)
+    assert "not a bool" in fails(check.integer, True, 1)
+    assert "Python int" in fails(check.integer, np.int64(3), 3, python_int=True)
+    error = failure(check.integer, 25, 26, name="count")
+    assert "count is 25, expected 26" in str(error) and "26" not in error.diagnosis
+
+
+def test_format_only_prints_to_stdout_only(capfd):
+    check.format_only("largest_stable_lr")
+    out, err = capfd.readouterr()
+    assert out == "largest_stable_lr: format OK; the value is checked when graded\n"
+    assert err == ""
