@@ -16,6 +16,7 @@ import re
 import struct
 import zlib
 from html.parser import HTMLParser
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -411,3 +412,43 @@ def test_inert_name_removes_markup_characters():
     assert sanitize.inert_name("<b>Ana</b> O'Neil") == "bAna/b ONeil"
     assert sanitize.inert_name(None) is None
 
+
+
+# ---------------------------------------------------------------- through the pipeline
+
+
+def formgrader_html(notebook: Path) -> str:
+    """The page formgrader serves for an autograded notebook (its exporter and template)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    exporter = HTMLExporter(template_name="formgrade",
+                            extra_template_basedirs=[handlers.template_path])
+    resources = {"assignment_id": "fx", "notebook_id": "fx", "submission_id": "s", "index": 0,
+                 "total": 1, "base_url": "", "student": "mallory", "last_name": "",
+                 "first_name": "", "notebook_path": str(notebook)}
+    return exporter.from_filename(str(notebook), resources=resources)[0]
+
+
+@pytest.mark.slow
+def test_graded_hostile_submission_is_inert_in_formgrader_and_feedback(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from tests.browser.test_hostile_render import HOSTILE, HOSTILE_ID, grade_hostile_class
+
+    root = grade_hostile_class(tmp_path)
+    autograded = root / "autograded" / HOSTILE / "fx" / "fx.ipynb"
+    soup = BeautifulSoup(formgrader_html(autograded), "html.parser")
+    student_parts = soup.select(".text_cell_render, .output_subarea")
+    assert len(student_parts) >= 5
+    for part in student_parts:
+        assert active_content(str(part)) == [], str(part)[:300]
+    text = soup.get_text()
+    assert "My answer:" in text and "bold html" in text and "a widget" in text
+    feedback = (root / "feedback" / HOSTILE / "fx" / "fx.html").read_text()
+    body = feedback[feedback.index("<body"):]
+    assert active_content(body, allowed=frozenset({"math"})) == []
+    assert not (root / "feedback" / HOSTILE_ID).exists()
+    rows = {row["student_id"]: row for row in csv.DictReader(
+        io.StringIO((root / "grades.csv").read_text()))}
+    assert rows[HOSTILE_ID]["status"] == "invalid"
