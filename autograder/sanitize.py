@@ -37,7 +37,11 @@ spreadsheet_safe(value) -> str
 unsafe_name_reason(name) -> str | None
     Why a student id cannot be shown raw by tools that do not escape it (nbgrader's
     formgrader), or None when it is inert: no < > & " ' ` backslash or control character.
-CONTENT_SECURITY_POLICY
+inert_name(text) -> str | None
+    `text` without those characters (roster names, which formgrader also shows raw).
+error_page(message) -> str
+    A minimal page under the same policy, for when a feedback page cannot be rendered.
+CONTENT_SECURITY_POLICY, CSP_META
     For pages we write (feedback, report): no script at all, no plugins, no base, no forms,
     images only from data: URLs, nothing fetched from the network.
 """
