@@ -18,9 +18,11 @@ safe_markdown(text) -> str
         emit an element or attribute outside the allow-list, whatever it takes for code,
         maths or text;
       - link and image destinations with a scheme other than http(s)/mailto/attachment (and
-        data:image/png|jpeg for images) are made same-page fragments ('#javascript:...').
+        data:image/png|jpeg|gif for images) are made same-page fragments ('#javascript:...').
     Inside code and maths a tag-like '<x' becomes '< x' (same rendering in TeX), elsewhere
-    '&lt;x' (same text once rendered).
+    '&lt;x' (same text once rendered). In maths, the TeX commands MathJax turns into links,
+    CSS or extension loads (\\href, \\url, \\require, \\class, \\cssId, \\style,
+    \\unicode) are shown as names instead.
 safe_html(html) -> str
     nh3 (ammonia) allow-list sanitising of an HTML fragment: text formatting, tables,
     images with data:image/png|jpeg|gif or http(s) sources, links, and MathML; no script,
@@ -257,6 +259,10 @@ _PROTECTED = re.compile(
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# MathJax (formgrader loads it) turns these TeX commands into links, CSS or extension loads.
+_ACTIVE_TEX = re.compile(r"\\(href|url|require|class|cssId|style|unicode)(?![A-Za-z])")
+
+
 def safe_markdown(text: str) -> str:
     """Markdown whose rendering has no active content (see the module docstring)."""
     text = _CONTROL_CHARACTERS.sub("", str(text))
@@ -264,7 +270,10 @@ def safe_markdown(text: str) -> str:
     out, position = [], 0
     for match in _PROTECTED.finditer(text):
         out.append(_html_pass(text[position:match.start()], protected=False))
-        out.append(_html_pass(match.group(0), protected=True))
+        segment = match.group(0)
+        if not (match.group("fence") or match.group("ticks")):
+            segment = _ACTIVE_TEX.sub(r"\\mathrm{\1}", segment)
+        out.append(_html_pass(segment, protected=True))
         position = match.end()
     out.append(_html_pass(text[position:], protected=False))
     return "".join(out)

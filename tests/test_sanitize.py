@@ -153,6 +153,12 @@ def test_tag_starts_inside_maths_and_code_only_gain_a_space():
     assert sanitize.safe_markdown("`if x<y:`") == "`if x< y:`"
 
 
+def test_tex_commands_that_mathjax_makes_active_are_shown_as_names():
+    cleaned = sanitize.safe_markdown(r"$\href{javascript:alert(1)}{x} + \style{color:red}{y}$")
+    assert cleaned == r"$\mathrm{href}{javascript:alert(1)}{x} + \mathrm{style}{color:red}{y}$"
+    assert sanitize.safe_markdown(r"`\href{a}`") == r"`\href{a}`"  # code stays as written
+
+
 def test_forbidden_link_becomes_a_same_page_fragment_and_text_survives():
     cleaned = sanitize.safe_markdown("see [the notes](javascript:alert(1)) here")
     assert "see [the notes](#javascript:alert(1)) here" == cleaned
