@@ -245,17 +245,58 @@ def _html_pass(text: str, protected: bool) -> str:
     return "".join(out)
 
 
-# Code and maths, where markdown renderers show '<' literally: fenced blocks, code spans,
-# $$...$$, $...$, \[...\], \(...\) and \begin{env}...\end{env}.
-_PROTECTED = re.compile(
-    r"(?ms)^[ ]{0,3}(?P<fence>`{3,}|~{3,}).*?(?:^[ ]{0,3}(?P=fence)[`~]*[ \t]*$|\Z)"
-    r"|(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`)"
-    r"|\$\$.+?\$\$"
-    r"|(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$"
-    r"|\\\[.+?\\\]"
-    r"|\\\(.+?\\\)"
-    r"|\\begin\{(?P<env>[A-Za-z*]+)\}.*?\\end\{(?P=env)\}"
+# Openers of code and maths, where markdown renderers show '<' literally: fenced blocks, code
+# spans, $$...$$, $...$, \\[...\\], \\(...\\) and \\begin{env}...\\end{env}.
+_OPENER = re.compile(
+    r"(?m)(?P<fence>^[ ]{0,3}(?:`{3,}|~{3,}))|(?P<ticks>`+)|(?P<display>\$\$)|(?P<inline>\$)"
+    r"|(?P<bracket>\\\[)|(?P<paren>\\\()|\\begin\{(?P<env>[A-Za-z*]{1,40})\}"
 )
+_PLAIN_CLOSERS = {"display": "$$", "bracket": "\\]", "paren": "\\)"}
+
+
+def _protected_spans(text: str):
+    """(start, end, is_maths) of code and maths, left to right, in linear time: a closer
+    that is missing after some position is remembered, never searched for again."""
+    position, missing = 0, {}
+    while True:
+        match = _OPENER.search(text, position)
+        if match is None:
+            return
+        kind, start, after = match.lastgroup, match.start(), match.end()
+        end = None
+        if kind == "fence":
+            fence = match.group().strip()
+            closer = re.compile(rf"(?m)^[ ]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+            line_end = text.find("\n", after)
+            found = closer.search(text, line_end + 1) if line_end != -1 else None
+            end = found.end() if found else len(text)  # an open fence runs to the end
+        elif kind == "inline":
+            close = text.find("$", after)
+            if close > after and not text[after].isspace() and "\n" not in text[after:close]:
+                end = close + 1
+        else:
+            if kind == "ticks":
+                key = ("ticks", len(match.group()))
+                pattern = re.compile(rf"(?<!`)`{{{key[1]}}}(?!`)")
+            elif kind == "env":
+                key = ("env", match.group("env"))
+                pattern = re.compile(re.escape(f"\\end{{{key[1]}}}"))
+            else:
+                key = (kind,)
+                pattern = re.compile(re.escape(_PLAIN_CLOSERS[kind]))
+            if missing.get(key, len(text) + 1) > after:
+                found = pattern.search(text, after)
+                if found:
+                    end = found.end()
+                else:
+                    missing[key] = after
+        if end is None:
+            position = after  # no closer: the opener is plain text
+            continue
+        yield start, end, kind not in ("fence", "ticks")
+        position = end
+
+
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -268,13 +309,13 @@ def safe_markdown(text: str) -> str:
     text = _CONTROL_CHARACTERS.sub("", str(text))
     text = _neutralise_destinations(text)
     out, position = [], 0
-    for match in _PROTECTED.finditer(text):
-        out.append(_html_pass(text[position:match.start()], protected=False))
-        segment = match.group(0)
-        if not (match.group("fence") or match.group("ticks")):
+    for start, end, is_maths in _protected_spans(text):
+        out.append(_html_pass(text[position:start], protected=False))
+        segment = text[start:end]
+        if is_maths:
             segment = _ACTIVE_TEX.sub(r"\\mathrm{\1}", segment)
         out.append(_html_pass(segment, protected=True))
-        position = match.end()
+        position = end
     out.append(_html_pass(text[position:], protected=False))
     return "".join(out)
 
