@@ -33,8 +33,6 @@ import nbformat
 from . import sanitize
 
 STUDENT_SAFE_PLACEHOLDER = "(this submission could not be shown)"
-
-
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -157,5 +155,5 @@ def render_feedback(
             "late_penalty": 0.0,
         },
     }
-    html, _ = _exporter().from_notebook_node(nb, resources=resources)
-    return html
+    page, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return page
