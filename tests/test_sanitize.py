@@ -132,6 +132,13 @@ def test_markdown_payload_is_inert_even_as_plain_html(payload):
     assert active_content(sanitize.safe_markdown(payload)) == []
 
 
+@pytest.mark.parametrize("payload", MARKDOWN_PAYLOADS)
+def test_sanitising_twice_changes_nothing_more(payload):
+    """The autograded notebook is sanitised, then sanitised again for its feedback page."""
+    once = sanitize.safe_markdown(payload)
+    assert sanitize.safe_markdown(once) == once
+
+
 def test_honest_markdown_keeps_its_text_maths_and_syntax():
     source = ("# Results\n\nThe loss *falls* when $a < b$ and **rises** when "
               "$$\\sum_i w_i > 1$$.\n\n"
