@@ -107,8 +107,21 @@ def honest_notebook():
     return nb
 
 
+def require_sandbox() -> None:
+    """Skip without bubblewrap, unless NNLAB_REQUIRE_SANDBOX=1 makes that a failure."""
+    from autograder.sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem is None:
+        return
+    if os.environ.get("NNLAB_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"{problem}; NNLAB_REQUIRE_SANDBOX=1 demands the grading sandbox")
+    pytest.skip(problem)
+
+
 def grade_hostile_class(root: Path) -> Path:
     """Grade the three students into root (an nbgrader course directory); return root."""
+    require_sandbox()
     source_root = build_assignment(root / "source")
     submissions = root / "submitted"
     put(submissions, HONEST, honest_notebook())
