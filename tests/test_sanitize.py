@@ -484,3 +484,10 @@ def test_graded_hostile_submission_is_inert_in_formgrader_and_feedback(tmp_path)
     rows = {row["student_id"]: row for row in csv.DictReader(
         io.StringIO((root / "grades.csv").read_text()))}
     assert rows[HOSTILE_ID]["status"] == "invalid"
+
+
+def test_error_page_escapes_the_message_under_the_same_policy():
+    page = sanitize.error_page("could not render <img src=x onerror=alert(1)>")
+    assert sanitize.CONTENT_SECURITY_POLICY in page
+    assert active_content(page[page.index("<body"):]) == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
