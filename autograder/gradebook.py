@@ -8,18 +8,30 @@ gradebook that formgrader and `nbgrader export` read without any extra option.
     register_assignment(db_url, source_root, assignment)   make the assignment known (once)
     GradebookWriter(db_url)                                  one connection for a whole run
         .add_student(student_id, first_name, last_name, email)
-        .record(assignment, notebook, student, cells)        store one graded notebook
+        .record(assignment, notebook, student, cells, submitted=None)   store one notebook
             cells: {grade_id: {"points": float, "needs_manual": bool}}
+            submitted: Submitted (when and whether late), from submission_time(folder)
+    submission_time(folder) -> Submitted     what `import` left in SUBMISSIONS/<s>/<a>/
+
+Late submissions: the submission time becomes SubmittedAssignment.timestamp, so nbgrader's
+own machinery applies: total_seconds_late against the assignment's due date (plus any
+extension), and the configured LateSubmissionPlugin (penalty_method 'none' or 'zero', or
+your own plugin class via AssignLatePenalties.plugin_class) sets each notebook's
+late_submission_penalty, exactly as `nbgrader autograde` would. An LMS that flags lateness
+without a time (Canvas "_LATE") is recorded as submitted one second after the due date.
     integrity_problems(db_path) -> list[str]                 empty when the database is sound
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import sys
 import warnings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -108,11 +120,39 @@ def register_assignment(db_url: str, source_root: Path, assignment: str) -> None
             nb, resources = step(config=config).preprocess(nb, resources)
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """When a submission was made (naive UTC, nbgrader's convention) and whether the LMS
+    called it late."""
+
+    at: datetime | None = None
+    late: bool = False
+
+
+def submission_time(folder: Path) -> Submitted:
+    """The time in FOLDER/timestamp.txt (nbgrader's file) and the late flag `import` kept in
+    FOLDER/.submission.json; missing or unreadable files mean "not known"."""
+    from nbgrader.utils import parse_utc
+
+    folder = Path(folder)
+    at = None
+    try:
+        at = parse_utc((folder / "timestamp.txt").read_text(encoding="utf-8").strip() or None)
+    except (OSError, ValueError, OverflowError, UnicodeDecodeError):
+        pass
+    try:
+        late = json.loads((folder / ".submission.json").read_text(encoding="utf-8")).get("late")
+    except (OSError, ValueError, AttributeError):
+        late = False
+    return Submitted(at, bool(late))
+
+
 class GradebookWriter:
     """One open gradebook for a whole run; every method commits before returning."""
 
     def __init__(self, db_url: str):
         self.gradebook = Gradebook(db_url)
+        self._late_plugin = None
 
     def close(self) -> None:
         self.gradebook.close()
@@ -125,25 +165,56 @@ class GradebookWriter:
         }
         self.gradebook.update_or_create_student(student_id, **fields)
 
-    def record(self, assignment: str, notebook: str, student: str, cells: dict) -> None:
+    def record(self, assignment: str, notebook: str, student: str, cells: dict,
+               submitted: Submitted | None = None) -> None:
         """Store the autograded scores of one notebook; a regrade overwrites the old scores.
 
         cells: {grade_id: {"points": float, "needs_manual": bool}}; graded cells of the
         assignment that are absent score 0 (the notebook could not be graded).
+        submitted: the submission's time and late flag; sets the submission timestamp and
+        the notebook's late penalty (see the module docstring).
         """
         gb = self.gradebook
         self.add_student(student)
         with warnings.catch_warnings():
             # nbgrader's add_submission trips SQLAlchemy's autoflush notice; harmless.
             warnings.simplefilter("ignore")
-            gb.update_or_create_submission(assignment, student)
-        submitted = gb.find_submission_notebook(notebook, assignment, student)
-        for grade in submitted.grades:
+            submission = gb.update_or_create_submission(assignment, student)
+        submission.timestamp = self._timestamp(submission, submitted or Submitted())
+        graded = gb.find_submission_notebook(notebook, assignment, student)
+        for grade in graded.grades:
             info = cells.get(grade.name, {})
             manual = bool(info.get("needs_manual")) or grade.cell_type == "markdown"
             grade.needs_manual_grade = manual
             grade.auto_score = None if manual else float(info.get("points", 0.0))
         gb.db.commit()
+        self._apply_late_penalty(submission, graded, student)
+
+    @staticmethod
+    def _timestamp(submission, submitted: Submitted) -> datetime | None:
+        if submitted.at is not None:
+            return submitted.at
+        duedate = submission.assignment.duedate
+        if submitted.late and duedate is not None:
+            return duedate + timedelta(seconds=1)  # late by the LMS's word, time unknown
+        return None
+
+    def _apply_late_penalty(self, submission, graded, student: str) -> None:
+        """What nbgrader's AssignLatePenalties does, with the course's configured plugin."""
+        if self._late_plugin is None:
+            from nbgrader.preprocessors import AssignLatePenalties
+
+            config = course.load_config()
+            self._late_plugin = AssignLatePenalties(config=config).plugin_class(config=config)
+        self.gradebook.db.refresh(graded)
+        penalty = None
+        if submission.total_seconds_late > 0:
+            penalty = self._late_plugin.late_submission_penalty(
+                student, graded.score, submission.total_seconds_late)
+            if penalty is not None:
+                penalty = min(max(float(penalty), 0.0), float(graded.score))
+        graded.late_submission_penalty = penalty
+        self.gradebook.db.commit()
 
 
 def integrity_problems(db_path: Path) -> list[str]:

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import course, sanitize
+from .identity import safe_id_problem
 from .notebooks import nbgrader_meta, read_notebook
 
 STATE_FILE = "state.jsonl"
@@ -296,10 +297,14 @@ def plan_run(
     limits: dict,
     unsafe: bool,
 ) -> Plan:
+    unsafe_ids = {s: problem for s in roster if (problem := safe_id_problem(s))}
+    if unsafe_ids:  # the id becomes a folder under OUT: refuse before anything is written
+        raise ValueError("the roster has student ids that are not safe folder names: " + "; ".join(
+            f"{s!r}: {problem}" for s, problem in sorted(unsafe_ids.items())))
     students = dict(roster)
     if submissions.is_dir():
         for entry in sorted(submissions.iterdir()):
-            if entry.is_dir() and not entry.name.startswith((".", "_")):
+            if entry.is_dir() and not safe_id_problem(entry.name):
                 students.setdefault(entry.name, {})
     columns = graded_columns(source_root, assignments, qualify=len(assignments) > 1)
     tasks: list[Task] = []
@@ -368,10 +373,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class Store:
     """Everything that writes to OUT; lives only in the main process."""
 
-    def __init__(self, out: Path, state: StateFile, gradebook):
+    def __init__(self, out: Path, state: StateFile, gradebook, submissions: Path | None = None):
         self.out = out
         self.state = state
         self.gradebook = gradebook
+        self.submissions = submissions  # where import left each submission's time
 
     def save(self, record: dict) -> None:
         feedback = record.pop("feedback_html", None)
@@ -388,8 +394,14 @@ class Store:
         self.state.append(record)
 
     def to_gradebook(self, record: dict) -> None:
+        from .gradebook import submission_time
+
+        submitted = None
+        if self.submissions is not None:
+            submitted = submission_time(self.submissions / record["student"] / record["assignment"])
         self.gradebook.record(
-            record["assignment"], record["notebook"], record["student"], record["cells"]
+            record["assignment"], record["notebook"], record["student"], record["cells"],
+            submitted=submitted,
         )
 
 
@@ -602,7 +614,7 @@ def run(options: Options, stream=None) -> int:
                 continue
             writer.add_student(student, *(sanitize.inert_name(fields.get(key))
                                           for key in ("first_name", "last_name", "email")))
-        store = Store(out, state, writer)
+        store = Store(out, state, writer, options.submissions)
         for record in reused:  # repeat the idempotent update: the gradebook may lag the state
             store.to_gradebook(record)
         return store

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
+from autograder.gradebook import create_gradebook, db_url_for, register_assignment
 from autograder.importer import import_submissions
 from tests.test_pipeline import (
     ASSIGNMENT,
@@ -74,9 +77,11 @@ def test_every_odd_submission_gets_a_row_and_the_batch_continues(tmp_path):
     roster.write_text("id\n" + "\n".join(
         ["json", "empty", "latin1", "v3", "missing", "dup", "warns", "loud", "wrongname",
          "fine", "ghost"]) + "\n")
+    # Blackboard's naming, submitted ten minutes after the due date set below.
     archive = tmp_path / "late.zip"
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("newcomer_fx.ipynb", nbformat.writes(student_notebook(CORRECT)))
+        handle.writestr("Assignment 1_newcomer_attempt_2030-01-01-00-10-00_fx.ipynb",
+                        nbformat.writes(student_notebook(CORRECT)))
     said = io.StringIO()
     report = import_submissions(ASSIGNMENT, archive, submissions, roster_path=roster,
                                 source_root=source_root, stream=said)
@@ -85,7 +90,14 @@ def test_every_odd_submission_gets_a_row_and_the_batch_continues(tmp_path):
     assert "ghost" in report["roster_students_without_submission"]
 
     out = tmp_path / "out"
+    create_gradebook(out / "gradebook.db")
+    register_assignment(db_url_for(out / "gradebook.db"), source_root, ASSIGNMENT)
+    with Gradebook(db_url_for(out / "gradebook.db")) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=datetime(2030, 1, 1))
     assert grade(source_root, submissions, out, "--workers", "2") == 0
+    with Gradebook(db_url_for(out / "gradebook.db")) as gb:  # the LMS's time reached nbgrader
+        assert gb.find_submission(ASSIGNMENT, "newcomer").total_seconds_late == 600
+        assert gb.find_submission(ASSIGNMENT, "fine").total_seconds_late == 0
     rows = by_student(read_grades(out))
     assert len(read_grades(out)) == len(rows) == 12  # 11 on the roster + the newcomer
 

@@ -430,9 +430,10 @@ def test_a_hostile_student_folder_is_not_graded_and_gets_an_invalid_row(tmp_path
     from tests.test_pipeline import CORRECT, build_assignment, put, student_notebook
 
     root = build_assignment(tmp_path / "solutions")
-    hostile = "<img src=x onerror=alert(1)>"
+    hostile = "eve' onmouseover='alert(1)"  # a valid folder name, but not inert in a page
     put(tmp_path / "submitted", "ada", student_notebook(CORRECT))
     put(tmp_path / "submitted", hostile, student_notebook(CORRECT))
+    put(tmp_path / "submitted", "<img src=x onerror=alert(1)>", student_notebook(CORRECT))
     plan = plan_run(root, ["fx"], tmp_path / "submitted", {}, {}, False)
     assert [t.student for t in plan.tasks] == ["ada"]
     rows = {r["student_id"]: r for r in build_rows(plan, {}, ["fx"])}
@@ -466,7 +467,12 @@ def formgrader_html(notebook: Path) -> str:
 def test_graded_hostile_submission_is_inert_in_formgrader_and_feedback(tmp_path):
     from bs4 import BeautifulSoup
 
-    from tests.browser.test_hostile_render import HOSTILE, HOSTILE_ID, grade_hostile_class
+    from tests.browser.test_hostile_render import (
+        HOSTILE,
+        HOSTILE_ID,
+        MARKUP_ID,
+        grade_hostile_class,
+    )
 
     root = grade_hostile_class(tmp_path)
     autograded = root / "autograded" / HOSTILE / "fx" / "fx.ipynb"
@@ -483,7 +489,7 @@ def test_graded_hostile_submission_is_inert_in_formgrader_and_feedback(tmp_path)
     assert not (root / "feedback" / HOSTILE_ID).exists()
     rows = {row["student_id"]: row for row in csv.DictReader(
         io.StringIO((root / "grades.csv").read_text()))}
-    assert rows[HOSTILE_ID]["status"] == "invalid"
+    assert rows[HOSTILE_ID]["status"] == "invalid" and MARKUP_ID not in rows
 
 
 def test_error_page_escapes_the_message_under_the_same_policy():

@@ -2,7 +2,7 @@
 
 One small class is graded through `python -m autograder grade` (sandboxed): an honest
 student (maths, a figure, text), a student whose markdown, answers, outputs and file name
-carry script payloads, and a student whose very id is a payload. Then, in headless Chromium:
+carry script payloads, and two students whose very ids are payloads. Then, in headless Chromium:
 
 - formgrader (nbgrader's server extension on a private, token-less Jupyter server on
   127.0.0.1, course directory = the grading output) shows the hostile submission: no payload
@@ -46,7 +46,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 HOSTILE = "mallory"
-HOSTILE_ID = "<img src=x onerror=window.__pwned='id'>"
+# A valid folder name that would break out of a single-quoted attribute, and one that is
+# markup (the import and grade commands never take the second for a student).
+HOSTILE_ID = "eve' onmouseover='window.__pwned=1"
+MARKUP_ID = "<img src=x onerror=window.__pwned=2>"
 HOSTILE_FILE = "<svg onload=window.__pwned='file'>.ipynb"
 HONEST = "ada"
 
@@ -127,6 +130,7 @@ def grade_hostile_class(root: Path) -> Path:
     put(submissions, HONEST, honest_notebook())
     put(submissions, HOSTILE, hostile_notebook(), name=HOSTILE_FILE)
     put(submissions, HOSTILE_ID, student_notebook(CORRECT))
+    put(submissions, MARKUP_ID, student_notebook(CORRECT))
     assert grade(source_root, submissions, root, "--workers", "2") == 0
     return root
 
@@ -311,7 +315,7 @@ def test_formgrader_shows_the_hostile_submission_without_running_it(course, form
         hostile = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, HOSTILE).id
         honest = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, HONEST).id
         students = {student.id for student in gradebook.students}
-    assert HOSTILE_ID not in students  # formgrader would print this id unescaped
+    assert students == {HONEST, HOSTILE}  # formgrader prints ids unescaped
 
     page = _offline_page(browser, allowed_origin=formgrader)
     try:
@@ -338,7 +342,7 @@ def test_formgrader_shows_the_hostile_submission_without_running_it(course, form
 def test_feedback_pages_and_report_run_nothing_and_render_maths_offline(course, browser):
     _, root = course
     pages = sorted((root / "feedback").rglob("*.html")) + [root / "report.html"]
-    assert len(pages) == 3  # two graded students and the report; the hostile id was refused
+    assert len(pages) == 3  # two graded students and the report; the hostile ids were refused
     for path in pages:
         page = _offline_page(browser)
         try:
@@ -356,7 +360,7 @@ def test_feedback_pages_and_report_run_nothing_and_render_maths_offline(course, 
             page.close()
 
     report = (root / "report.html").read_text()
-    assert "&lt;img src=x onerror=window.__pwned=&#x27;id&#x27;&gt;" in report
+    assert "eve&#x27; onmouseover=&#x27;window.__pwned=1" in report
 
 
 def test_honest_feedback_shows_maths_figure_and_text_offline(course, browser):
