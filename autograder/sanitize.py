@@ -62,6 +62,8 @@ from functools import lru_cache
 import nbformat
 import nh3
 
+# Inline styles are the page template's own (student CSS never survives safe_html); with
+# default-src 'none' and images from data: only, CSS cannot reach the network either.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
     "form-action 'none'; frame-src 'none'; img-src data:; font-src data:; "
