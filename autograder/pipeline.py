@@ -40,7 +40,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import course
+from . import course, sanitize
 from .identity import safe_id_problem
 from .notebooks import nbgrader_meta, read_notebook
 
@@ -192,9 +192,9 @@ def grade_task(task: Task) -> dict:
             task.assignment, task.student, task.notebook,
         )
     except Exception as error:  # a feedback page must never cost the grade
-        record["feedback_html"] = f"<p>feedback could not be rendered: {error}</p>"
-    if result.notebook is not None:
-        record["autograded_ipynb"] = nbformat.writes(result.notebook)
+        record["feedback_html"] = sanitize.error_page(f"feedback could not be rendered: {error}")
+    if result.notebook is not None:  # formgrader renders it unsanitised, as the instructor
+        record["autograded_ipynb"] = nbformat.writes(sanitize.safe_notebook(result.notebook))
     return record
 
 
@@ -253,6 +253,8 @@ class Plan:
     students: dict[str, dict]  # id -> roster fields
     columns: dict[str, list[tuple[str, str, str, float, bool]]]  # see graded_columns
     notebooks: dict[str, list[str]]  # assignment -> notebook names
+    # Ids formgrader would show unescaped: not graded, not in the gradebook; id -> reason.
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def graded_columns(source_root: Path, assignments: list[str], qualify: bool) -> dict:
@@ -308,12 +310,13 @@ def plan_run(
     tasks: list[Task] = []
     missing = []
     notebooks = {}
+    refused = {s: r for s in students if (r := sanitize.unsafe_name_reason(s)) is not None}
     for assignment in assignments:
         sources = sorted((source_root / assignment).glob("*.ipynb"))
         notebooks[assignment] = [source.stem for source in sources]
         for source in sources:
             source_bytes = source.read_bytes()
-            for student in sorted(students):
+            for student in sorted(set(students) - set(refused)):
                 path, note = find_submission(
                     submissions / student / assignment, source.stem, single=len(sources) == 1
                 )
@@ -328,7 +331,7 @@ def plan_run(
                         limits=limits, unsafe=unsafe, note=note,
                     )
                 )
-    return Plan(tasks, missing, students, columns, notebooks)
+    return Plan(tasks, missing, students, columns, notebooks, refused)
 
 
 # ------------------------------------------------------------------------ pre-flight
@@ -498,6 +501,8 @@ def build_rows(plan: Plan, records: dict, assignments: list[str]) -> list[dict]:
             messages = [r["message"] for r in found if r and r.get("message")]
             if all(status == "missing" for status in statuses):
                 messages = ["no submission"]
+            if student in plan.refused:
+                statuses, messages = ["invalid"], [plan.refused[student]]
             row["status"] = next(s for s in STATUS_ORDER if s in statuses or s == "ok")
             row["score"] = round(float(sum(r["score"] for r in found if r)), 6)
             row["max_score"] = float(sum(points for _, _, _, points, _ in entries))
@@ -520,9 +525,9 @@ def write_grades(path: Path, rows: list[dict], columns: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, restval="")
-        writer.writeheader()
+        writer.writerow({key: sanitize.spreadsheet_safe(key) for key in header})
         for row in rows:
-            writer.writerow({key: row.get(key, "") for key in header})
+            writer.writerow({key: sanitize.spreadsheet_safe(row.get(key, "")) for key in header})
     os.replace(tmp, path)
 
 
@@ -605,8 +610,10 @@ def run(options: Options, stream=None) -> int:
         writer = GradebookWriter(db_url)
         writers.append(writer)
         for student, fields in sorted(plan.students.items()):
-            writer.add_student(student, fields.get("first_name"), fields.get("last_name"),
-                               fields.get("email"))
+            if student in plan.refused:
+                continue
+            writer.add_student(student, *(sanitize.inert_name(fields.get(key))
+                                          for key in ("first_name", "last_name", "email")))
         store = Store(out, state, writer, options.submissions)
         for record in reused:  # repeat the idempotent update: the gradebook may lag the state
             store.to_gradebook(record)

@@ -6,7 +6,11 @@ write_report(path, rows, columns, slowest)
     columns: {assignment: [(column name, max points), ...]} in notebook order;
     slowest: [(seconds, student, assignment), ...], slowest first.
 Histograms (matplotlib, Agg backend) are embedded as base64 PNG, so the file can be mailed
-or opened offline. Counts by status and the slowest submissions follow.
+or opened offline. Counts by status and the slowest submissions follow, then every
+submission that needs a look: any status but ok, missing submissions included.
+Means and histograms are over graded submissions (every status but missing), as formgrader
+averages; the page says so. Student ids, file names and messages come from submissions:
+every field is escaped, and the page carries sanitize.CONTENT_SECURITY_POLICY (no script).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import html
 import io
 from collections import Counter
 from pathlib import Path
+
+from .sanitize import CSP_META
 
 STATUSES = ("ok", "timeout", "error", "invalid", "missing")
 
@@ -41,6 +47,10 @@ def _histogram_png(values: list[float], maximum: float, title: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _cell(value) -> str:
+    return f"<td>{html.escape(str(value))}</td>"
+
+
 def _img(values, maximum, title) -> str:
     data = _histogram_png([float(v) for v in values], float(maximum), title)
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
@@ -48,7 +58,8 @@ def _img(values, maximum, title) -> str:
 
 def write_report(path: Path, rows: list[dict], columns: dict, slowest: list) -> None:
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}"
+        "<title>Grading report</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 8px}img{margin:4px}</style></head><body>",
         "<h1>Grading report</h1>",
@@ -56,7 +67,7 @@ def write_report(path: Path, rows: list[dict], columns: dict, slowest: list) -> 
     counts = Counter(row["status"] for row in rows)
     parts.append("<h2>Submissions by status</h2><table><tr><th>status</th><th>count</th></tr>")
     for status in STATUSES:
-        parts.append(f"<tr><td>{status}</td><td>{counts.get(status, 0)}</td></tr>")
+        parts.append(f"<tr>{_cell(status)}{_cell(counts.get(status, 0))}</tr>")
     parts.append(f"<tr><th>total</th><th>{len(rows)}</th></tr></table>")
 
     for assignment, cols in columns.items():
@@ -64,12 +75,13 @@ def write_report(path: Path, rows: list[dict], columns: dict, slowest: list) -> 
         graded = [row for row in mine if row["status"] != "missing"]
         maximum = max((float(row["max_score"] or 0) for row in mine), default=0.0)
         parts.append(f"<h2>{html.escape(assignment)}</h2>")
+        mean = sum(float(r["score"]) for r in graded) / len(graded) if graded else float("nan")
         parts.append(
             f"<p>{len(graded)} graded of {len(mine)} students; "
-            f"mean score {sum(float(r['score']) for r in mine) / max(len(mine), 1):.2f}"
-            f" / {maximum:g}</p>"
+            f"mean score {mean:.2f} / {maximum:g} (mean over the {len(graded)} graded "
+            "submissions; missing submissions are not counted, as in formgrader)</p>"
         )
-        parts.append(_img([row["score"] for row in mine], maximum, f"{assignment}: total"))
+        parts.append(_img([row["score"] for row in graded], maximum, f"{assignment}: total"))
         parts.append("<h3>Per exercise</h3><div>")
         for column, points in cols:
             values = [row.get(column) or 0 for row in graded]
@@ -80,18 +92,17 @@ def write_report(path: Path, rows: list[dict], columns: dict, slowest: list) -> 
                  "<th>assignment</th></tr>")
     for seconds, student, assignment in slowest:
         parts.append(
-            f"<tr><td>{seconds:.1f}</td><td>{html.escape(student)}</td>"
-            f"<td>{html.escape(assignment)}</td></tr>"
+            f"<tr>{_cell(f'{seconds:.1f}')}{_cell(student)}{_cell(assignment)}</tr>"
         )
     parts.append("</table>")
-    problems = [row for row in rows if row["status"] not in ("ok", "missing")]
+    problems = [row for row in rows if row["status"] != "ok"]
     if problems:
         parts.append("<h2>Submissions that need a look</h2><table><tr><th>student</th>"
                      "<th>assignment</th><th>status</th><th>message</th></tr>")
         for row in problems:
             parts.append(
                 "<tr>" + "".join(
-                    f"<td>{html.escape(str(row.get(key, '')))}</td>"
+                    _cell(row.get(key, ""))
                     for key in ("student_id", "assignment", "status", "message")
                 ) + "</tr>"
             )

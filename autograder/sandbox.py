@@ -127,7 +127,8 @@ def kernel_environment(unsafe_home: str | None = None) -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "NUMEXPR_NUM_THREADS": "1",
         "NBGRADER_EXECUTION": "autograde",
-        "MPLBACKEND": "agg",
+        # Figures become PNG outputs, so feedback keeps what the student plotted.
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "MPLCONFIGDIR": f"{home}/.matplotlib",
         "IPYTHONDIR": f"{home}/.ipython",
         "JUPYTER_PLATFORM_DIRS": "1",
@@ -271,6 +272,8 @@ class SandboxedKernel:
         mpl_cache = _matplotlib_cache()
         if mpl_cache is not None:
             shutil.copytree(mpl_cache, self.workdir / ".matplotlib")
+            # Feedback figures at 60 dpi: half the bytes of the default, within the output cap.
+            (self.workdir / ".matplotlib" / "matplotlibrc").write_text("figure.dpi: 60\n")
         connection_file, self.connection = write_connection_file(
             fname=str(self.conndir / "kernel.json"), transport="ipc", ip=str(self.conndir / "k")
         )
