@@ -325,3 +325,74 @@ def test_a_resubmission_is_graded_with_new_hidden_inputs():
         with using_secret(value):
             draws.append(hidden_rng("two_layer_loss_grads").normal(size=4))
     assert not np.allclose(draws[0], draws[1])
+
+
+# ------------------------------------------------ through `python -m autograder grade`
+
+SECRET_SQUARE_TEST = '''assert square(3) == 9
+### BEGIN HIDDEN TESTS
+from nnlab.hidden import hidden_rng
+
+for x in hidden_rng("square").normal(size=3):
+    assert abs(square(float(x)) - x * x) < 1e-12, "square is wrong for some number"
+### END HIDDEN TESTS'''
+
+RECORDING_SQUARE = '''seen = []
+
+
+def square(x):
+    seen.append(x)
+    return x * x'''
+
+PRINT_SEEN = 'print("SEEN", seen)'
+
+
+def class_with_recording_students(tmp_path):
+    from tests.test_pipeline import CORRECT, build_assignment, put, student_notebook
+
+    source_root = build_assignment(tmp_path / "solutions")
+    path = source_root / "fx" / "fx.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    test_cell = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "square_test")
+    test_cell.source = SECRET_SQUARE_TEST
+    nbformat.write(nb, path)
+    submissions = tmp_path / "submitted"
+    for student, comment in (("ada", ""), ("bo", "\n# my own version")):
+        answers = dict(CORRECT, square=RECORDING_SQUARE + comment)
+        student_nb = student_notebook(answers)
+        index = next(i for i, c in enumerate(student_nb.cells)
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "square_test")
+        student_nb.cells.insert(index + 1, nbformat.v4.new_code_cell(PRINT_SEEN))
+        put(submissions, student, student_nb)
+    return source_root, submissions, tmp_path / "out"
+
+
+def seen_in_feedback(out, student: str) -> list[float]:
+    from tests.test_pipeline import page_text
+
+    page = page_text(next((out / "feedback" / student).rglob("*.html")))
+    found = re.search(r"SEEN \[([^\]]*)\]", page)
+    assert found, f"{student}'s printed record is not in the feedback"
+    return [float(v) for v in found.group(1).split(",")]
+
+
+@pytest.mark.slow
+def test_grader_draws_hidden_inputs_per_submission_from_a_private_secret(tmp_path, monkeypatch):
+    from tests.test_pipeline import by_student, grade, read_grades
+
+    monkeypatch.delenv(secret.ENV_VARIABLE, raising=False)
+    source_root, submissions, out = class_with_recording_students(tmp_path)
+    assert grade(source_root, submissions, out, "--workers", "1") == 0
+    rows = by_student(read_grades(out))
+    assert rows["ada"]["square_test"] == rows["bo"]["square_test"] == "2.0"
+    assert stat.S_IMODE((out / secret.FILE_NAME).stat().st_mode) == 0o600
+
+    ada, bo = seen_in_feedback(out, "ada"), seen_in_feedback(out, "bo")
+    hidden = {"ada": ada[1:], "bo": bo[1:]}  # the first call is the visible square(3)
+    assert len(hidden["ada"]) == 3 and hidden["ada"] != hidden["bo"]
+    computable = list(hidden_rng("square").normal(size=3))  # the public fallback
+    assert not np.allclose(hidden["ada"], computable)
+
+    # Regrading the same bytes with the same secret draws the same inputs.
+    assert grade(source_root, submissions, out, "--workers", "1", "--force") == 0
+    np.testing.assert_array_equal(seen_in_feedback(out, "ada"), ada)
