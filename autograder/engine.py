@@ -497,11 +497,14 @@ def grade_submission(
     unsafe: bool = False,
     workdir_files=(),
     kernel: SandboxedKernel | None = None,
+    secret: bytes | None = None,
 ) -> SubmissionResult:
     """Grade `submission` (a path or a notebook) against the source notebook `source`.
 
     kernel: an already started SandboxedKernel (e.g. from KernelPool.take()); it is used for
     this submission only and is always killed at the end.
+    secret: what hidden tests draw their inputs from (autograder.secret.submission_secret);
+    None uses nnlab.hidden's public fallback, which hides nothing.
     """
     limits = limits or Limits()
     started = time.monotonic()
@@ -523,12 +526,12 @@ def grade_submission(
     if kernel is None:
         kernel = SandboxedKernel(limits, workdir_files, unsafe=unsafe)
     try:
-        return _grade(info, steps, notes, kernel, limits, started)
+        return _grade(info, steps, notes, kernel, limits, started, secret)
     finally:
         kernel.kill()
 
 
-def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
+def _grade(info, steps, notes, kernel, limits, started, secret=None) -> SubmissionResult:
     status, message = "ok", ""
     cells = _empty_cells(info, "not run")
     try:
@@ -538,7 +541,7 @@ def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
     # Start-up is not the student's time: the notebook budget starts when the kernel is ready.
     runner = KernelRunner(kernel, limits, time.monotonic() + limits.notebook_timeout)
     runner.install_bridge()
-    session = info.runner.session(Bridge(runner.send))
+    session = info.runner.session(Bridge(runner.send), secret)
     halted = None  # reason the remaining cells were not run
     graded_cells = []
     for step in steps:

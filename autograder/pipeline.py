@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -43,6 +44,7 @@ from pathlib import Path
 from . import course, sanitize
 from .identity import safe_id_problem
 from .notebooks import nbgrader_meta, read_notebook
+from .secret import SecretProblem, submission_secret, workspace_secret
 
 STATE_FILE = "state.jsonl"
 STATUS_ORDER = ("error", "timeout", "invalid", "missing", "ok")
@@ -74,6 +76,7 @@ class Task:
     limits: dict
     unsafe: bool = False
     note: str = ""
+    secret: bytes = field(default=b"", repr=False)  # the workspace's (autograder.secret)
 
     @property
     def display_name(self) -> str:
@@ -156,6 +159,8 @@ def grade_task(task: Task) -> dict:
             result = engine.grade_submission(
                 source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe,
                 kernel=kernel,
+                secret=submission_secret(task.secret, task.submission_bytes) if task.secret
+                else None,
             )
         except (engine.SandboxUnavailable, engine.EnvironmentProblem) as error:
             return {"fatal": f"grading cannot run on this worker: {error}"}
@@ -593,6 +598,11 @@ def run(options: Options, stream=None) -> int:
     state = StateFile(out / STATE_FILE)
     todo = [t for t in plan.tasks if options.force or state.lookup(t) is None]
     reused = [state.lookup(t) for t in plan.tasks if t not in todo]
+    try:
+        grading_secret = workspace_secret(out)
+    except SecretProblem as problem:
+        raise RunAborted(str(problem)) from None
+    todo = [dataclasses.replace(t, secret=grading_secret) for t in todo]
 
     db_url = db_url_for(out / "gradebook.db")
     writers = []

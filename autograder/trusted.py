@@ -2,17 +2,20 @@
 
 Contract: `TrustedRunner(import_sources)` prepares, once per source notebook, a namespace in
 which the source notebook's own `import` statements have run (so `np`, `check`, `nnlab` are
-the real modules). For each submission, `runner.session(bridge)` gives a TestSession whose
-`run(test)` executes one test cell:
+the real modules). For each submission, `runner.session(bridge, secret)` gives a TestSession
+whose `run(test)` executes one test cell:
 
   - every name the cell loads that it does not bind itself, that is not a builtin and not
     already bound in the trusted namespace is fetched from the kernel (bridge.get): plain data
     arrives as plain data, anything else as a RemoteObject proxy;
-  - the cell runs with stdout/stderr captured (what trusted code prints never matters);
+  - the cell runs with stdout/stderr captured (what trusted code prints never matters), and
+    with nnlab.hidden.hidden_rng drawing from `secret` (autograder.secret), so hidden inputs
+    come from the grader, not from the notebook;
   - `check.not_calling` blocks in the cell arm their trip-wire in the kernel (KernelTripwires),
     where the answer runs when the cell calls it;
   - any exception means the cell failed; the outcome carries a student-safe message that never
-    quotes hidden test source.
+    quotes hidden test source, and no message at all produced while a hidden line was on the
+    stack (student_message).
 
 Names bound by a test cell persist for later test cells; names fetched from the kernel are
 dropped after the cell, so a later cell sees the kernel's current value.
@@ -30,6 +33,7 @@ import threading
 from dataclasses import dataclass
 
 from nnlab import check
+from nnlab.hidden import using_secret
 
 from .bridge import BridgeError, Handle, StudentError
 
@@ -294,8 +298,10 @@ class TrustedRunner:
             for statement in import_sources:
                 exec(compile(statement, "<trusted imports>", "exec"), self.base)
 
-    def session(self, bridge: Bridge) -> TestSession:
-        return TestSession(dict(self.base), bridge)
+    def session(self, bridge: Bridge, secret: bytes | None = None) -> TestSession:
+        """secret: what nnlab.hidden.hidden_rng draws from in this submission's test cells
+        (autograder.secret); None outside the grader, where a public fallback is used."""
+        return TestSession(dict(self.base), bridge, secret)
 
 
 def prepare(test: TestCell) -> None:
@@ -308,10 +314,11 @@ def prepare(test: TestCell) -> None:
 class TestSession:
     """The trusted namespace of one submission; runs its test cells in order."""
 
-    def __init__(self, namespace: dict, bridge: Bridge):
+    def __init__(self, namespace: dict, bridge: Bridge, secret: bytes | None = None):
         self.namespace = namespace
         self.bridge = bridge
         self.tripwires = KernelTripwires(bridge)
+        self.secret = secret
 
     def run(self, test: TestCell) -> Outcome:
         try:
@@ -329,15 +336,20 @@ class TestSession:
                     if error.type_name != "NameError":
                         raise
             self.namespace.update(fetched)
-            with _captured(), check.tripwire_backend(self.tripwires):
+            with _captured(), check.tripwire_backend(self.tripwires), using_secret(self.secret):
                 exec(test.code, self.namespace)
         except CellTimeout:
             raise
         except StudentError as error:
             text = f"your code raised {error.type_name}"
+            if hidden_line_on_stack(error, test):  # its message may quote the hidden inputs
+                return Outcome(False, f"hidden test failed: {text}")
             return Outcome(False, f"{text}: {error.message}" if error.message else text)
         except BridgeError as error:
-            return Outcome(False, f"your code returned something that cannot be checked: {error}")
+            text = "your code returned something that cannot be checked"
+            if hidden_line_on_stack(error, test):
+                return Outcome(False, f"hidden test failed: {text}")
+            return Outcome(False, f"{text}: {error}")
         except Exception as error:  # any failure of the test is a failed test
             if type(error).__name__ == "KernelDied":
                 raise
@@ -349,22 +361,53 @@ class TestSession:
         return Outcome(True, "passed")
 
 
-def student_message(error: BaseException, test: TestCell) -> str:
-    """Describe a failed test without quoting hidden test source."""
-    line = None
-    trace = error.__traceback__
+def _test_frames(error: BaseException, test: TestCell) -> list[int]:
+    """Line numbers of the test cell's frames the exception passed, outermost first.
+
+    Functions the cell defines (a visible helper) share its file name, so a helper called
+    from a hidden line contributes both lines."""
+    lines, trace = [], error.__traceback__
     while trace is not None:
         if trace.tb_frame.f_code.co_filename == f"<test {test.grade_id}>":
-            line = trace.tb_lineno
+            lines.append(trace.tb_lineno)
         trace = trace.tb_next
+    return lines
+
+
+def hidden_line_on_stack(error: BaseException, test: TestCell) -> bool:
+    """True when some frame of the test cell was at a hidden line as `error` passed it."""
+    return any(line in test.hidden_lines for line in _test_frames(error, test))
+
+
+def student_message(error: BaseException, test: TestCell) -> str:
+    """Describe a failed test without quoting hidden test source, inputs or expected values.
+
+    While a hidden line is on the stack every message is withheld: a visible helper called
+    from a hidden test reports the hidden values just as a library check would. Two kinds of
+    text are still shown: the message of an `assert ..., "message"` (or `raise
+    AssertionError("message")`) on a hidden line, reached through hidden lines only, which
+    the instructor wrote for students; and a `diagnosis` string the exception carries
+    (nnlab.check's value-free description of what is wrong, such as a shape or a sign).
+    """
+    lines = _test_frames(error, test)
     name = type(error).__name__
     text = str(error).strip()
-    if line is not None and line in test.hidden_lines:
-        # Only a message the instructor wrote (`assert ok, "..."`) is shown. Library checks
-        # such as nnlab.check quote the expected value, which for a hidden test is the key.
-        if type(error) is AssertionError and text:
+    if any(line in test.hidden_lines for line in lines):
+        written_here = (type(error) is AssertionError and text
+                        and _innermost(error).tb_frame.f_code.co_filename
+                        == f"<test {test.grade_id}>"
+                        and all(line in test.hidden_lines for line in lines))
+        if written_here:
             return f"hidden test failed: {text}"
+        diagnosis = getattr(error, "diagnosis", None)
+        if isinstance(diagnosis, str) and diagnosis.strip():
+            return f"hidden test failed: {diagnosis.strip()}"
         return f"hidden test failed: {name} (hidden test details are not shown)"
     return f"{name}: {text}" if text else name
 
 
+def _innermost(error: BaseException):
+    trace = error.__traceback__
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    return trace

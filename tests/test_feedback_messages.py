@@ -50,10 +50,11 @@ def test_hidden_library_check_does_not_reveal_the_expected_value(test_cell):
 
 
 def test_hidden_plain_assert_shows_the_instructors_message(test_cell):
-    def fail():
-        raise AssertionError("the answer must be positive")
-
-    message = trusted.student_message(failure_at(4, fail), test_cell)
+    code = compile("\n" * 3 + 'assert False, "the answer must be positive"', "<test demo>", "exec")
+    try:
+        exec(code, {})
+    except AssertionError as error:
+        message = trusted.student_message(error, test_cell)
     assert message == "hidden test failed: the answer must be positive"
 
 

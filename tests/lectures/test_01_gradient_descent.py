@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import textwrap
 
+from autograder import graded_figures
+from tests.support.keys import answer, assert_key_unreadable, wrong_keys
 from tests.support.validity import GradingValidity, PartialCredit, messages
 
 ASSIGNMENT = "01-gradient-descent"
@@ -251,3 +253,18 @@ class TestGradingValidity(GradingValidity, PartialCredit):
                    for m in messages(graded["wrong3"], "numerical_derivative"))
         assert any("changed its 2nd argument in place" in m
                    for m in messages(graded["wrong3"], "gradient_descent"))
+
+# ------------------------------------------- the curve letters are a key the grader holds
+
+# The figure is released as an image drawn from the key in the hidden test, so the answers
+# above are rewritten from that key rather than spelled out here.
+CURVE_KEY = graded_figures.key_in(ASSIGNMENT)
+WRONG["curve_labels"] = [answer("curve_labels", key) for key in wrong_keys(CURVE_KEY)]
+ALTERNATIVE["curve_labels"] = 'curve_labels = dict(zip("ABCD", [{}]))'.format(
+    ", ".join(repr(f" {CURVE_KEY[letter].upper()}") for letter in "ABCD"))
+
+
+def test_curve_letters_cannot_be_read_from_the_release():
+    assert sorted(CURVE_KEY) == list("ABCD")
+    assert sorted(CURVE_KEY.values()) == sorted(graded_figures.LOSS_CURVE_FRACTIONS)
+    assert_key_unreadable(ASSIGNMENT, CURVE_KEY)

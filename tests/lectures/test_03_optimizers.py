@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
+from autograder import graded_figures
+from tests.support.keys import answer, assert_key_unreadable, wrong_keys
 from tests.support.validity import GradingValidity, PartialCredit, messages, points
 
 ASSIGNMENT = "03-optimizers"
@@ -241,3 +245,30 @@ class TestGradingValidity(GradingValidity, PartialCredit):
         assert any("in place" in m for m in messages(graded[in_place], "adagrad_step"))
         assert all("nnlab.optim.Momentum" in m and "without nnlab.optim" in m
                    for m in messages(graded[library], "momentum_step"))
+
+
+# ------------------------------------------- the curve letters are a key the grader holds
+
+# The figure is released as an image drawn from the key in the hidden test, so the answers
+# above are rewritten from that key rather than spelled out here.
+CURVE_KEY = graded_figures.key_in(ASSIGNMENT)
+WRONG["curve_match"] = [answer("curve_match", key) for key in wrong_keys(CURVE_KEY)]
+ALTERNATIVE["curve_match"] = "curve_match = dict(zip({}, {!r}))".format(
+    list(reversed(CURVE_KEY)), "".join(reversed(CURVE_KEY.values())))
+
+
+def test_curve_letters_cannot_be_read_from_the_release():
+    assert sorted(CURVE_KEY) == sorted(graded_figures.MOMENTUM_RUNS)
+    assert sorted(CURVE_KEY.values()) == ["A", "B", "C"]
+    assert_key_unreadable(ASSIGNMENT, CURVE_KEY)
+
+
+def test_quiz_explorer_letters_are_drawn_afresh_and_say_nothing_about_the_key():
+    from nnlab.explore import momentum
+
+    orders = {momentum.quiz_letters(np.random.default_rng(seed)) for seed in range(60)}
+    assert len(orders) == 5  # every order but A, B, C turns up
+    assert ("curve A", "curve B", "curve C") not in orders
+    explorer = momentum.momentum_explorer(quiz=True)
+    legend = [t.get_text() for t in explorer.view.axes[0].get_legend().get_texts()]
+    assert legend in [list(order) for order in orders]

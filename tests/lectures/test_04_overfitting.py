@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+from autograder import graded_figures
+from tests.support.keys import answer, assert_key_unreadable, wrong_keys
 from tests.support.validity import GradingValidity, autograded_cells, points
 
 ASSIGNMENT = "04-overfitting"
@@ -204,3 +206,19 @@ class TestGradingValidity(GradingValidity):
                   if not c.grade_id.startswith("cross_validate_width_test")]
         failing = [c.message for c in others if not c.passed]
         assert others and not failing, failing
+
+
+# --------------------------------------------- the model labels are a key the grader holds
+
+# The figure is released as an image drawn from the key in the hidden test, so the answers
+# above are rewritten from that key rather than spelled out here.
+DIAGNOSIS_KEY = graded_figures.key_in(ASSIGNMENT)
+WRONG["diagnosis"] = [answer("diagnosis", key) for key in wrong_keys(DIAGNOSIS_KEY)]
+ALTERNATIVE["diagnosis"] = "diagnosis = dict({})".format(
+    ", ".join(f"{label}={DIAGNOSIS_KEY[label]!r}" for label in reversed(DIAGNOSIS_KEY)))
+
+
+def test_diagnosis_labels_cannot_be_read_from_the_release():
+    assert sorted(DIAGNOSIS_KEY) == ["P", "Q", "R"]
+    assert sorted(DIAGNOSIS_KEY.values()) == sorted(graded_figures.DIAGNOSIS_DEGREES)
+    assert_key_unreadable(ASSIGNMENT, DIAGNOSIS_KEY)

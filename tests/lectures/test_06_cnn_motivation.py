@@ -7,6 +7,9 @@ kernel, off-by-one sizes, swapped axes) and one correct answer written another w
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.grading import cells_for, grade_all, variant
 from tests.support.validity import GradingValidity
 
 ASSIGNMENT = "06-cnn-motivation"
@@ -228,3 +231,23 @@ def im2col(x, kh, kw):
 class TestGradingValidity(GradingValidity):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 17
+
+
+# ------------------------------------------------- an answer that ignores the kernel entirely
+
+IDENTITY_CORRELATION = '''
+def circular_corr2d(x, k):
+    return np.array(x, dtype=float, copy=True)
+'''
+
+
+@pytest.mark.slow
+def test_returning_the_input_earns_no_equivariance_point():
+    """Returning x is shift-equivariant (every map that ignores k is), and once got the point
+    of circular_corr2d_test2; that test must also require the correlation itself."""
+    results = grade_all(ASSIGNMENT, {"identity": variant(
+        ASSIGNMENT, {"circular_corr2d": IDENTITY_CORRELATION})}, workers=1)
+    cells = {c.grade_id: c for c in cells_for(results["identity"], "circular_corr2d")}
+    assert results["identity"].status == "ok"
+    assert not cells["circular_corr2d_test2"].passed
+    assert not cells["circular_corr2d_test"].passed

@@ -10,10 +10,14 @@ Contract:
       (nnlab.surfaces' Quadratic.momentum_rate).
   critical_damping(alpha, lam) -> (1 - sqrt(alpha lam))^2: the smallest beta at which the
       direction with curvature lam stops creeping (overdamped) and starts to ring.
+  quiz_letters(rng) -> ("curve X", "curve Y", "curve Z"): the quiz's names for GD, β = 0.5 and
+      β = 0.9, a random order other than A, B, C.
   momentum_explorer(compare=False, quiz=False) -> Explorer widget.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -61,6 +65,12 @@ def critical_damping(alpha: float, lam: float) -> float:
 COMPARE_BETAS = {"gradient descent": 0.0, "momentum β = 0.5": 0.5, "momentum β = 0.9": 0.9}
 
 
+def quiz_letters(rng: np.random.Generator) -> tuple[str, str, str]:
+    """Curve names for GD, β = 0.5, β = 0.9 in a random order that is never A, B, C."""
+    orders = [order for order in itertools.permutations("ABC") if order != ("A", "B", "C")]
+    return tuple(f"curve {letter}" for letter in orders[int(rng.integers(len(orders)))])
+
+
 def momentum_explorer(
     compare: bool = False,
     quiz: bool = False,
@@ -77,8 +87,9 @@ def momentum_explorer(
         function of β (closed form) with the critical-damping value and the measured rate.
     compare=True: gradient descent, momentum β = 0.5 and β = 0.9 side by side at the same α
         (the lecture's curve-matching question), each with its theoretical rate.
-    quiz=True: the comparison with the curves named A, B, C and the theory lines hidden,
-        until the learner ticks "reveal" (implies compare=True).
+    quiz=True: the comparison with the curves named A, B, C (a new random order at every
+        call) and the theory lines hidden, until the learner ticks "reveal" (implies
+        compare=True).
     lambdas: curvatures of f(x) = 1/2 (λ1 x1² + λ2 x2²); their ratio is the condition number.
 
     Examples::
@@ -143,8 +154,9 @@ def momentum_explorer(
         )
     ax_path.legend(fontsize=7, loc="upper right")
     ax_loss.legend(fontsize=6, loc="lower left")
-    # Quiz: fixed letters that do not follow the β order (legend order is GD, 0.5, 0.9).
-    quiz_labels = dict(zip(COMPARE_BETAS, ("curve B", "curve C", "curve A"), strict=True))
+    # Quiz: a fresh letter order at every call, so the letters here say nothing about a
+    # lecture's graded figure (legend order is GD, 0.5, 0.9).
+    quiz_labels = dict(zip(COMPARE_BETAS, quiz_letters(np.random.default_rng()), strict=True))
     shown = {"revealed": None}
 
     def label_curves(revealed):
