@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -114,8 +115,6 @@ def test_the_environment_check_shows_it_is_running():
 
     terminal = _Terminal()
     with Ticker("checking", terminal, interval=0.01):
-        import time
-
         time.sleep(0.1)
     assert "\rchecking ... 0 s" in terminal.getvalue()
     assert terminal.getvalue().endswith("s\n")
