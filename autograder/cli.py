@@ -146,21 +146,21 @@ def _after_grading(args) -> int:
     out = Path(args.out)
     assignments = course.resolve_assignments(args.assignment, Path(args.source_root))
     try:
-        write_grades_csv(out / "grades.csv", out / "gradebook.db", args.source_root,
-                         assignments, out / "state.jsonl")
         data = read_gradebook(out / "gradebook.db", assignments)
+        write_grades_csv(out / "grades.csv", out / "gradebook.db", args.source_root,
+                         assignments, out / "state.jsonl", data=data)
     except ExportProblem as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     waiting = sum(result.awaiting for result in data.results.values())
     gradebook = "" if out.resolve() == GRADING.resolve() else f" --gradebook {out / 'gradebook.db'}"
-    export = (f".venv/bin/python -m autograder export {args.assignment} --format "
-              f"canvas|moodle|blackboard|d2l --roster grading/<the LMS's class list>{gradebook}")
+    export = (f"python -m autograder export {args.assignment} --format "
+              f"canvas|moodle|blackboard|d2l --roster grading/roster.csv{gradebook}")
     print("next:")
     if waiting:
         where = ("jupyter lab → Formgrader" if not gradebook else
-                 f"nbgrader formgrader with --CourseDirectory.db_url=sqlite:///"
-                 f"{(out / 'gradebook.db').resolve()}")
+                 "formgrader reads grading/gradebook.db, so grade with --out grading to "
+                 "mark them there")
         print(f"  {waiting} written answers wait in formgrader: {where}")
         print(f"  then: {export}")
     else:
@@ -169,7 +169,7 @@ def _after_grading(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import ExportProblem, export
+    from .export import export
     from .rosters import default_roster_path
 
     assignments = course.resolve_assignments(args.assignment, Path(args.source_root))
@@ -187,7 +187,7 @@ def _export(args) -> int:
                          missing=args.missing, allow_ungraded=args.allow_ungraded,
                          source_root=Path(args.source_root),
                          state_path=gradebook.parent / "state.jsonl")
-    except ExportProblem as error:
+    except ValueError as error:  # ExportProblem, or a malformed roster
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {summary.rows} students to {summary.path}")

@@ -366,18 +366,19 @@ def export(
 
 
 def write_grades_csv(path: Path, db_path: Path, source_root: Path, assignments: list[str],
-                     state_path: Path | None = None) -> list[dict]:
+                     state_path: Path | None = None,
+                     data: GradebookData | None = None) -> list[dict]:
     """Rewrite `grade`'s grades.csv from the gradebook, manual scores included.
 
     Layout as pipeline.write_grades: student_id, assignment, score, max_score, status, one
     column per graded cell, message. score is nbgrader's (see module docstring); a manual
     cell not graded yet stays blank. status and message come from the run's state file
     (OUT/state.jsonl) when there is one: "missing" for no submission, else the grading
-    status. Returns the rows written.
+    status. `data`: the gradebook already read with read_gradebook. Returns the rows written.
     """
     from .pipeline import FIXED_COLUMNS, STATUS_ORDER, StateFile, graded_columns
 
-    data = read_gradebook(db_path, assignments)
+    data = data or read_gradebook(db_path, assignments)
     columns = graded_columns(Path(source_root), assignments, qualify=len(assignments) > 1)
     records: dict = {}
     if state_path and Path(state_path).is_file():
