@@ -151,3 +151,44 @@ def test_readme_student_command_is_the_bundles():
     from autograder.bundle import SETUP_COMMAND
 
     assert f"```bash\n{SETUP_COMMAND}\n```" in _readme_section("For students")
+
+
+SANDBOX_PROBE = '''
+from autograder.sandbox import Limits, SandboxedKernel
+
+
+def test_needs_the_sandbox():
+    SandboxedKernel(Limits())
+
+
+def test_fails_for_another_reason():
+    assert 1 == 2
+'''
+
+
+def _run_without_bwrap(tmp_path, require: bool):
+    import subprocess
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(SANDBOX_PROBE)
+    empty = tmp_path / "no-tools"  # a PATH on which bwrap cannot be found
+    empty.mkdir(exist_ok=True)
+    env = {"PATH": str(empty), "HOME": str(tmp_path), "NNLAB_REQUIRE_SANDBOX": "1" if require
+           else "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(probe), "-p", "tests.conftest", "-rs", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_sandbox_tests_are_skipped_with_the_reason_where_bubblewrap_is_missing(tmp_path):
+    done = _run_without_bwrap(tmp_path, require=False)
+    assert "1 failed, 1 skipped" in done.stdout, done.stdout
+    assert "needs the grading sandbox: bubblewrap (`bwrap`) is not installed" in done.stdout
+    assert "test_fails_for_another_reason" in done.stdout  # other failures stay failures
+
+
+def test_sandbox_tests_fail_where_the_sandbox_is_required(tmp_path):
+    done = _run_without_bwrap(tmp_path, require=True)
+    assert "2 failed" in done.stdout, done.stdout
+    assert "NNLAB_REQUIRE_SANDBOX=1 demands the sandbox tests" in done.stdout
