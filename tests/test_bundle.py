@@ -255,3 +255,14 @@ def test_bundle_refuses_files_with_solution_markers(tmp_path):
     with pytest.raises(BundleProblem, match="course/01-x/x.ipynb"):
         build_bundle("all", tmp_path / "out", root=root)
     assert not (tmp_path / "out").exists()
+
+
+def test_bundle_into_a_new_folder_holds_only_the_named_assignment(tmp_path):
+    out = tmp_path / "handout" / "course"
+    assert build_bundle("01-gradient-descent", out) == out
+    assert sorted(p.name for p in (out / "course").iterdir()) == ["01-gradient-descent",
+                                                                  "README.md"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "`course/01-gradient-descent/`" in readme and "02-backprop" not in readme
+    assert readme_setup_command(readme) == (
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/jupyter lab course/")
