@@ -8,7 +8,10 @@ from pathlib import Path
 
 from . import course
 
-DEFAULT_SUBMISSIONS = course.ROOT / "grading" / "submitted"
+GRADING = course.ROOT / "grading"  # git-ignored workspace for everything about students
+DEFAULT_SUBMISSIONS = GRADING / "submitted"
+DEFAULT_GRADEBOOK = GRADING / "gradebook.db"
+LMS_FORMATS = ("canvas", "moodle", "blackboard", "d2l")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +57,36 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run student code without the sandbox (only on a throwaway machine)")
     grade.add_argument("--source-root", type=Path, default=course.SOLUTIONS,
                        help=argparse.SUPPRESS)
+
+    export = commands.add_parser(
+        "export", help="grades from the gradebook (manual scores included) for an LMS"
+    )
+    export.add_argument("assignment", help="assignment name or 'all'")
+    export.add_argument("--format", required=True, choices=(*LMS_FORMATS, "csv"),
+                        help="the LMS to upload to, or csv for grade's grades.csv layout")
+    export.add_argument("--roster", type=Path,
+                        help="the class list the LMS exported (Canvas gradebook CSV, Moodle "
+                             "grading worksheet, ...); default: the roster kept by import")
+    export.add_argument("--out", type=Path,
+                        help="file to write (default: grading/export/ASSIGNMENT-FORMAT.csv; "
+                             "grading/grades.csv for csv)")
+    export.add_argument("--gradebook", type=Path, default=DEFAULT_GRADEBOOK,
+                        help="nbgrader gradebook (default: grading/gradebook.db)")
+    export.add_argument("--missing", choices=("zero", "blank"), default="zero",
+                        help="a student without a submission: 0 (default, as nbgrader "
+                             "export) or an empty cell (the LMS's missing-work policy applies)")
+    export.add_argument("--allow-ungraded", action="store_true",
+                        help="export even though written answers are not graded yet (as 0)")
+    export.add_argument("--source-root", type=Path, default=course.SOLUTIONS,
+                        help=argparse.SUPPRESS)
+
+    bundle = commands.add_parser(
+        "bundle", help="the student distribution: course/, nnlab, set-up; no solutions"
+    )
+    bundle.add_argument("assignment", nargs="?", default="all",
+                        help="assignment released so far ('all', or names separated by commas)")
+    bundle.add_argument("--out", type=Path, required=True,
+                        help="a folder to create, or a .zip file")
     return parser
 
 
@@ -86,8 +119,81 @@ def main(argv: list[str] | None = None) -> int:
             unsafe=args.unsafe, source_root=args.source_root,
         )
         try:
-            return run(options)
+            status = run(options)
         except (RunAborted, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        return status or _after_grading(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "bundle":
+        from .bundle import BundleProblem, build_bundle
+
+        try:
+            path = build_bundle(args.assignment, args.out)
+        except BundleProblem as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote the student bundle {path}; hand it out as described in its README.md")
+        return 0
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _after_grading(args) -> int:
+    """Refresh grades.csv from the gradebook (manual scores kept) and say what comes next."""
+    from .export import ExportProblem, read_gradebook, write_grades_csv
+
+    out = Path(args.out)
+    assignments = course.resolve_assignments(args.assignment, Path(args.source_root))
+    try:
+        data = read_gradebook(out / "gradebook.db", assignments)
+        write_grades_csv(out / "grades.csv", out / "gradebook.db", args.source_root,
+                         assignments, out / "state.jsonl", data=data)
+    except ExportProblem as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    waiting = sum(result.awaiting for result in data.results.values())
+    gradebook = "" if out.resolve() == GRADING.resolve() else f" --gradebook {out / 'gradebook.db'}"
+    export = (f"python -m autograder export {args.assignment} --format "
+              f"canvas|moodle|blackboard|d2l --roster grading/roster.csv{gradebook}")
+    print("next:")
+    if waiting:
+        where = ("jupyter lab → Formgrader" if not gradebook else
+                 "formgrader reads grading/gradebook.db, so grade with --out grading to "
+                 "mark them there")
+        print(f"  {waiting} written answers wait in formgrader: {where}")
+        print(f"  then: {export}")
+    else:
+        print(f"  {export}")
+    return 0
+
+
+def _export(args) -> int:
+    from .export import export
+    from .rosters import default_roster_path
+
+    assignments = course.resolve_assignments(args.assignment, Path(args.source_root))
+    gradebook = Path(args.gradebook)
+    out = args.out
+    if out is None:
+        out = (gradebook.parent / "grades.csv" if args.format == "csv" else
+               gradebook.parent / "export" / f"{args.assignment}-{args.format}.csv")
+    roster = args.roster
+    if roster is None and args.format != "csv":
+        kept = default_roster_path(DEFAULT_SUBMISSIONS)
+        roster = kept if kept.is_file() else None
+    try:
+        summary = export(args.format, assignments, gradebook, out, roster_path=roster,
+                         missing=args.missing, allow_ungraded=args.allow_ungraded,
+                         source_root=Path(args.source_root),
+                         state_path=gradebook.parent / "state.jsonl")
+    except ValueError as error:  # ExportProblem, or a malformed roster
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {summary.rows} students to {summary.path}")
+    for note in summary.notes:
+        print(f"  note: {note}")
+    if summary.not_on_roster:
+        print(f"  not on the LMS roster, so not in the file: {', '.join(summary.not_on_roster)}",
+              file=sys.stderr)
+    return 0

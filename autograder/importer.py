@@ -36,7 +36,6 @@ in SUBMISSIONS/.import/roster.csv, which `grade` reads when no --roster is given
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import sys
@@ -59,6 +58,7 @@ from .import_record import (
 )
 from .lms_names import Claim, claim_path, read_blackboard_receipt
 from .notebooks import NotebookProblem, read_notebook
+from .rosters import default_roster_path, read_roster, write_roster
 
 IMPORT_DIR = ".import"
 ID_HEADERS = ("student_id", "id", "username", "login", "user", "sis user id", "student")
@@ -67,48 +67,6 @@ TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's name (CourseDirectory.get_existin
 
 
 # -------------------------------------------------------------------------- roster
-
-
-def default_roster_path(submissions: Path) -> Path:
-    return Path(submissions) / IMPORT_DIR / "roster.csv"
-
-
-def read_roster(path: Path) -> dict[str, dict]:
-    """{student_id: {first_name, last_name, email}} from a CSV; ValueError naming the file."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
-    if not rows:
-        return {}
-    header = [cell.strip().lower() for cell in rows[0]]
-    id_column = next((header.index(h) for h in ID_HEADERS if h in header), None)
-    if id_column is None:
-        # No recognised header: the first column holds the ids, every row is a student.
-        return {row[0].strip(): {} for row in rows if row[0].strip()}
-    roster = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if id_column >= len(row) or not row[id_column].strip():
-            raise ValueError(f"{path}: line {line} has no student id")
-        fields = {
-            key: row[header.index(key)].strip()
-            for key in ("first_name", "last_name", "email")
-            if key in header and header.index(key) < len(row)
-        }
-        if "name" in header and "first_name" not in fields and header.index("name") < len(row):
-            first, _, last = row[header.index("name")].strip().partition(" ")
-            fields.update(first_name=first, last_name=last)
-        roster[row[id_column].strip()] = fields
-    return roster
-
-
-def write_roster(path: Path, roster: dict[str, dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student_id", "first_name", "last_name", "email"])
-        for student in sorted(roster):
-            fields = roster[student]
-            writer.writerow([student] + [fields.get(k, "") for k in
-                                         ("first_name", "last_name", "email")])
 
 
 # ----------------------------------------------------------------------- the import

@@ -36,3 +36,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A student who deletes a locked cell gets it back at grading time instead of losing points.
 c.OverwriteCells.add_missing_cells = True
+
+# `nbgrader export` writes into the git-ignored workspace, not the repository root (grades
+# hold student data). `grade` keeps its own grading/grades.csv, so a different name.
+# ExportPlugin, not CsvExportPlugin: `nbgrader export --to FILE` still wins.
+c.ExportPlugin.to = os.path.join(_root, "grading", "nbgrader-grades.csv")

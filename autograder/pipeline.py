@@ -636,7 +636,7 @@ def run(options: Options, stream=None) -> int:
     )
     try:
         if todo:
-            from .progress import Progress
+            from .progress import Progress, Ticker
 
             if options.scheduler:
                 from .cluster import ClusterUnavailable, DaskPool
@@ -654,7 +654,9 @@ def run(options: Options, stream=None) -> int:
 
             def setup():
                 # The check mostly waits on its kernel: run it while the gradebook is set up.
-                with cf.ThreadPoolExecutor(max_workers=1) as thread:
+                with cf.ThreadPoolExecutor(max_workers=1) as thread, \
+                        Ticker("checking the grading environment (the solution is graded "
+                               "in the sandbox)", stream):
                     check = thread.submit(preflight, source_root, assignments, limits,
                                           options.unsafe)
                     try:

@@ -47,3 +47,50 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class Ticker:
+    """Shows that a long step is running: a seconds counter on a terminal, a line otherwise.
+
+    with Ticker("checking the grading environment", stream): ...
+    prints "<label> ... 12 s" while the block runs, then "<label>: done in 14 s".
+    """
+
+    def __init__(self, label: str, stream=None, interval: float = 1.0):
+        self.label = label
+        self.stream = stream or sys.stdout
+        self.interval = interval
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = 0.0
+        self._stop = None
+        self._thread = None
+
+    def __enter__(self):
+        import threading
+
+        self.started = time.monotonic()
+        if self.tty:
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+        else:
+            self.stream.write(f"{self.label} ...\n")
+            self.stream.flush()
+        return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r{self.label} ... {elapsed:.0f} s")
+            self.stream.flush()
+
+    def __exit__(self, kind, error, trace):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.stream.write("\r")
+        elapsed = time.monotonic() - self.started
+        outcome = "done" if kind is None else "stopped"
+        self.stream.write(f"{self.label}: {outcome} in {elapsed:.0f} s\n")
+        self.stream.flush()
+        return False

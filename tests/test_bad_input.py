@@ -115,7 +115,9 @@ def test_every_odd_submission_gets_a_row_and_the_batch_continues(tmp_path):
     check("json", "invalid", 0.0, "invalid JSON")
     check("empty", "invalid", 0.0, "empty")
     check("latin1", "invalid", 0.0, "UTF-8")
-    check("dup", "ok", 3.0, "more than once")
+    # Two adjacent cells with one grade_id are the halves of a split cell: joined in order, the
+    # second definition wins, as it does when the student runs the notebook.
+    check("dup", "ok", 1.0, "split into 2 pieces")
     check("missing", "ok", 2.0, "missing answer cells")
     check("warns", "ok", 3.0)
     check("wrongname", "ok", 3.0, "renamed")
@@ -124,7 +126,7 @@ def test_every_odd_submission_gets_a_row_and_the_batch_continues(tmp_path):
     assert float(rows["fine"]["score"]) == 2.0 and rows["fine"]["status"] == "ok"
 
     check("v3", "ok", 3.0, "old notebook format (nbformat 3)")
-    assert rows["dup"]["message"].count("more than once") == 1
+    assert rows["dup"]["message"].count("split into 2 pieces") == 1
 
     # A huge output is cut, not fatal: the answer still counts, the page stays small.
     check("loud", "ok", 3.0, "output truncated")

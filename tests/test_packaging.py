@@ -87,3 +87,109 @@ def test_readme_test_command_is_what_ci_runs():
     assert match, "README must mark its test command with <!-- test-command -->"
     command = match.group(1).strip()
     assert command in ci, f"README test command not run verbatim by .ci/run:\n{command}"
+
+
+def _readme_section(title: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(f"## {title}")
+    end = readme.find("\n## ", start + 1)
+    return readme[start:end if end > 0 else None]
+
+
+def _autograder_commands(text: str) -> list[list[str]]:
+    import shlex
+
+    return [shlex.split(command) for command in
+            re.findall(r"`((?:\.venv/bin/)?python -m autograder [^`]+)`", text)]
+
+
+def test_instructor_setup_activates_the_environment_the_commands_need():
+    section = _readme_section("For instructors")
+    match = re.search(r"<!-- instructor-setup -->\s*```bash\n(.+?)\n```", section, re.S)
+    assert match, "README must mark the instructors' set-up with <!-- instructor-setup -->"
+    steps = [step.strip() for step in match.group(1).split("&&")]
+    assert steps == ["python3 -m venv .venv", ".venv/bin/pip install -e .",
+                     "source .venv/bin/activate"]
+    # Every bare `python`, `jupyter` or `nbgrader` command in the section relies on it.
+    commands = re.findall(r"`((?:python|jupyter|nbgrader) [^`]*|jupyter lab)`", section)
+    assert len(commands) >= 8
+
+
+def test_activated_environment_provides_the_instructor_commands():
+    import shutil
+    import subprocess
+
+    activate = ROOT / ".venv" / "bin" / "activate"
+    if not activate.is_file():
+        import pytest
+
+        pytest.skip("no .venv in the repository root (the README's set-up was not run here)")
+    script = ("source .venv/bin/activate && python -c 'import nbformat, autograder' && "
+              "command -v jupyter && command -v nbgrader && command -v alembic && "
+              "python -m autograder export --help")
+    done = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", script], cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--format" in done.stdout
+
+
+def test_readme_autograder_commands_parse_and_keep_student_data_in_grading():
+    from autograder.cli import build_parser
+
+    commands = _autograder_commands((ROOT / "README.md").read_text())
+    assert {argv[3] for argv in commands} >= {"release", "bundle", "import", "grade", "export"}
+    for argv in commands:
+        args = build_parser().parse_args(argv[3:])  # SystemExit on a wrong option
+        data = [getattr(args, name, None) for name in ("source", "roster", "submissions")]
+        if args.command in ("bundle", "export", "grade"):
+            data.append(args.out)
+        for path in filter(None, data):  # defaults are absolute paths under ROOT/grading
+            assert (ROOT / path).is_relative_to(ROOT / "grading"), f"{' '.join(argv)}: {path}"
+
+
+def test_readme_student_command_is_the_bundles():
+    from autograder.bundle import SETUP_COMMAND
+
+    assert f"```bash\n{SETUP_COMMAND}\n```" in _readme_section("For students")
+
+
+SANDBOX_PROBE = '''
+from autograder.sandbox import Limits, SandboxedKernel
+
+
+def test_needs_the_sandbox():
+    SandboxedKernel(Limits())
+
+
+def test_fails_for_another_reason():
+    assert 1 == 2
+'''
+
+
+def _run_without_bwrap(tmp_path, require: bool):
+    import subprocess
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(SANDBOX_PROBE)
+    empty = tmp_path / "no-tools"  # a PATH on which bwrap cannot be found
+    empty.mkdir(exist_ok=True)
+    env = {"PATH": str(empty), "HOME": str(tmp_path), "NNLAB_REQUIRE_SANDBOX": "1" if require
+           else "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(probe), "-p", "tests.conftest", "-rs", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_sandbox_tests_are_skipped_with_the_reason_where_bubblewrap_is_missing(tmp_path):
+    done = _run_without_bwrap(tmp_path, require=False)
+    assert "1 failed, 1 skipped" in done.stdout, done.stdout
+    assert "needs the grading sandbox: bubblewrap (`bwrap`) is not installed" in done.stdout
+    assert "test_fails_for_another_reason" in done.stdout  # other failures stay failures
+
+
+def test_sandbox_tests_fail_where_the_sandbox_is_required(tmp_path):
+    done = _run_without_bwrap(tmp_path, require=True)
+    assert "2 failed" in done.stdout, done.stdout
+    assert "NNLAB_REQUIRE_SANDBOX=1 demands the sandbox tests" in done.stdout
