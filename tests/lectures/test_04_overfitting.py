@@ -1,8 +1,10 @@
 """Lecture 04 (overfitting): do its autograded tests tell right answers from wrong ones?
 
 Cross-validation, the double-descent peak, the L2 and L1 penalties and early stopping each
-get three typical slips and one correct answer written another way. One more variant checks
-that redefining a function imported from nnlab cannot move the tests' reference.
+get three typical slips and one correct answer written another way. Cross-validation and early
+stopping are graded in parts, so each slip costs only its own part. More variants check that
+redefining a function imported from nnlab cannot move the tests' reference, that a transposed
+cross-validation table is reported as a transpose and not as a wrong width.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ AUTOGRADED_POINTS = 17
 
 def src(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
+
+
+def _lecture_namespace() -> dict:
+    """The names the notebook's import cell binds, for running visible test lines directly."""
+    import numpy as np
+    from nnlab import check, data, layers, model, optim
+
+    return {"np": np, "check": check, "data": data, "layers": layers, "model": model,
+            "optim": optim}
 
 
 CROSS_VALIDATE = src("""
@@ -191,10 +202,80 @@ SHADOWED_HELPER = src("""
 """) + "\n\n\n" + CROSS_VALIDATE.format(refold="pass", scored="val_idx", pick="argmin")
 
 
+# The model solution with its table transposed: (k, len(widths)) instead of (len(widths), k).
+CV_TRANSPOSED = src("""
+    def cross_validate_width(X, y, widths, k, rng, ridge=1e-3):
+        folds = data.kfold_indices(len(X), k, rng)
+        scores = np.zeros((k, len(widths)))
+        for i, width in enumerate(widths):
+            for j, (train_idx, val_idx) in enumerate(folds):
+                a = fit_output_layer(random_relu_features(X[train_idx], width), y[train_idx],
+                                     ridge)
+                residual = random_relu_features(X[val_idx], width) @ a - y[val_idx]
+                scores[j, i] = np.mean(residual ** 2)
+        return widths[int(np.argmin(scores.mean(axis=0)))], scores
+""")
+
+
+def cell_points(result, grade_id: str) -> tuple[float, float]:
+    cell = result.cells[grade_id]
+    return cell.points, cell.max_points
+
+
 class TestGradingValidity(GradingValidity):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = AUTOGRADED_POINTS
-    extra_variants = {"shadowed_helper": {"cross_validate_width": SHADOWED_HELPER}}
+    extra_variants = {
+        "shadowed_helper": {"cross_validate_width": SHADOWED_HELPER},
+        "cv_transposed": {"cross_validate_width": CV_TRANSPOSED},
+    }
+
+    def test_no_test_cell_is_worth_more_than_three_points(self):
+        from autograder.notebooks import is_test_cell, read_notebook
+        from tests.support.grading import source_path
+
+        cells = read_notebook(source_path(ASSIGNMENT)).cells
+        worth = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
+                 for c in cells if is_test_cell(c)}
+        assert worth and max(worth.values()) <= 3, worth
+
+    @pytest.mark.slow
+    def test_transposed_table_loses_the_shape_and_values_but_not_the_width(self, graded):
+        result = graded["cv_transposed"]
+        shape = result.cells["cross_validate_width_test"]
+        assert not shape.passed and "transpose" in shape.message, shape.message
+        assert not result.cells["cross_validate_width_test2"].passed
+        # The width is right; the table's orientation must not make it look wrong.
+        assert result.cells["cross_validate_width_test3"].passed
+        messages = " ".join(c.message for c in result.cells.values())
+        assert "constant factor" not in messages, messages
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize(("variant", "failing"), [
+        ("wrong0", "fit_with_early_stopping_test3"),  # never restores: only the restore part
+        ("wrong1", "fit_with_early_stopping_test2"),  # patience off by one: only the stop part
+        ("wrong2", "fit_with_early_stopping_test3"),  # live weights, not a copy: restore part
+    ])
+    def test_each_early_stopping_slip_costs_only_its_own_part(self, graded, variant, failing):
+        parts = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
+        result = graded[variant]
+        assert [gid for gid in parts if not result.cells[gid].passed] == [failing], (
+            {gid: result.cells[gid].message for gid in parts})
+
+    def test_live_weights_are_caught_by_the_visible_test(self):
+        """The student sees this mistake before submitting: the visible lines alone fail it."""
+        from autograder.notebooks import read_notebook
+        from tests.support.grading import source_path
+
+        cell = next(c for c in read_notebook(source_path(ASSIGNMENT)).cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id")
+                    == "fit_with_early_stopping_test3")
+        visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        namespace = _lecture_namespace()
+        exec(EARLY_STOPPING.format(snapshot="net.params()", stop=">=", restore=RESTORE),
+             namespace)
+        with pytest.raises(AssertionError, match="keep a copy"):
+            exec(visible, namespace)
 
     @pytest.mark.slow
     def test_redefining_an_nnlab_helper_does_not_change_the_reference(self, graded):
