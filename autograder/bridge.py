@@ -13,8 +13,10 @@ hurt the student's own process. Replies (kernel -> trusted) are NEVER unpickled:
 controlled by the student, so a reply is parsed as strict JSON with a fixed grammar, size and
 depth limits, and a whitelist of numeric array dtypes. Whatever a reply contains, the trusted
 side can only ever obtain plain data (None, bool, int, float, complex, str, bytes, list, tuple,
-dict, numeric numpy arrays and scalars) or an opaque handle to an object that stays in the
-kernel. The encoder in KERNEL_SOURCE is a convenience for honest kernels, not a defence.
+dict, set, frozenset, range, numeric numpy arrays and scalars) or an opaque handle to an
+object that stays in the kernel. The encoder in KERNEL_SOURCE is a convenience for honest
+kernels, not a defence: it sends subclasses of the plain types (numpy.str_, OrderedDict,
+defaultdict, namedtuple) as the plain value they hold, so a test sees a plain value.
 
 Reply grammar (JSON):
     reply  := {"ok": value} | {"err": [type_name: str, message: str]}
@@ -22,6 +24,8 @@ Reply grammar (JSON):
             | {"L": [value...]}  list        | {"T": [value...]}  tuple
             | {"D": [[value, value]...]} dict | {"B": base64}     bytes
             | {"C": [float, float]} complex   | {"M": str}         a module (refused)
+            | {"E": [value...]}  set          | {"F": [value...]}  frozenset
+            | {"R": [int, int, int]} range(start, stop, step)
             | {"A": {"dtype": name, "shape": [int...], "data": base64}}  numpy array
             | {"S": {"dtype": name, "data": base64}}                      numpy scalar
             | {"P": {"id": int, "kind": "callable"|"class"|"object", "repr": str}}  handle
@@ -142,6 +146,23 @@ def _decode(node, depth: int, budget: list[int]):
                 raise BridgeError("unhashable dict key in reply") from None
             out[key] = _decode(pair[1], depth + 1, budget)
         return out
+    if tag in ("E", "F"):
+        if type(body) is not list:
+            raise BridgeError(f"{tag} body must be a list")
+        budget[0] -= len(body)
+        if budget[0] < 0:
+            raise BridgeError("reply has too many elements")
+        items = [_decode(item, depth + 1, budget) for item in body]
+        try:
+            return set(items) if tag == "E" else frozenset(items)
+        except TypeError:
+            raise BridgeError("unhashable set member in reply") from None
+    if tag == "R":
+        if type(body) is not list or len(body) != 3 or not all(type(x) is int for x in body):
+            raise BridgeError("R body must be [start, stop, step] integers")
+        if body[2] == 0:
+            raise BridgeError("range step must not be zero")
+        return range(*body)
     if tag == "B":
         return _b64(body)
     if tag == "C":
@@ -237,29 +258,52 @@ def __nnlab_bridge_install():
             return obj
         if depth > 30:
             raise ValueError("value is nested too deeply to be returned")
-        if kind is complex:
-            return {"C": [obj.real, obj.imag]}
-        if kind is bytes:
-            return {"B": base64.b64encode(obj).decode("ascii")}
-        if kind is list:
-            return {"L": [encode(item, depth + 1) for item in obj]}
-        if kind is tuple:
-            return {"T": [encode(item, depth + 1) for item in obj]}
-        if kind is dict:
-            return {"D": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in obj.items()]}
         np = sys.modules.get("numpy")
-        numeric = np is not None and isinstance(obj, (np.ndarray, np.generic))
-        if numeric and obj.dtype.kind in "biufc":
-            array = np.asarray(obj)
-            if isinstance(obj, np.ndarray):
-                array = array.view(np.ndarray)
-            array = np.ascontiguousarray(array)
-            array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-            data = base64.b64encode(array.tobytes()).decode("ascii")
-            name = array.dtype.name
-            if isinstance(obj, np.generic):
-                return {"S": {"dtype": name, "data": data}}
-            return {"A": {"dtype": name, "shape": list(array.shape), "data": data}}
+        if np is not None and isinstance(obj, (np.ndarray, np.generic)):
+            if obj.dtype.kind in "biufc":
+                array = np.asarray(obj)
+                if isinstance(obj, np.ndarray):
+                    array = array.view(np.ndarray)
+                array = np.ascontiguousarray(array)
+                array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+                data = base64.b64encode(array.tobytes()).decode("ascii")
+                name = array.dtype.name
+                if isinstance(obj, np.generic):
+                    return {"S": {"dtype": name, "data": data}}
+                return {"A": {"dtype": name, "shape": list(array.shape), "data": data}}
+            if isinstance(obj, np.str_):
+                return str.__str__(obj)
+            if isinstance(obj, np.bytes_):
+                return {"B": base64.b64encode(bytes.__bytes__(obj)).decode("ascii")}
+        # Subclasses of the plain types (OrderedDict, defaultdict, namedtuple, IntEnum, ...)
+        # travel as the plain value they hold, read through the base type's own methods, so
+        # a test sees what a plain test would compare.
+        if isinstance(obj, bool):
+            return bool(obj)
+        if isinstance(obj, int):
+            return int.__index__(obj)
+        if isinstance(obj, float):
+            return float.__float__(obj)
+        if isinstance(obj, str):
+            return str.__str__(obj)
+        if isinstance(obj, complex):
+            value = complex.__complex__(obj)
+            return {"C": [value.real, value.imag]}
+        if isinstance(obj, bytes):
+            return {"B": base64.b64encode(bytes.__bytes__(obj)).decode("ascii")}
+        if isinstance(obj, list):
+            return {"L": [encode(item, depth + 1) for item in list.__iter__(obj)]}
+        if isinstance(obj, tuple):
+            return {"T": [encode(item, depth + 1) for item in tuple.__iter__(obj)]}
+        if isinstance(obj, dict):
+            return {"D": [[encode(k, depth + 1), encode(v, depth + 1)]
+                          for k, v in dict.items(obj)]}
+        if isinstance(obj, (set, frozenset)):
+            items = set.__iter__(obj) if isinstance(obj, set) else frozenset.__iter__(obj)
+            tag = "F" if isinstance(obj, frozenset) else "E"
+            return {tag: [encode(item, depth + 1) for item in items]}
+        if kind is range:
+            return {"R": [obj.start, obj.stop, obj.step]}
         if isinstance(obj, types.ModuleType):
             return {"M": obj.__name__}
         return handle(obj)
@@ -268,6 +312,22 @@ def __nnlab_bridge_install():
         def persistent_load(self, pid):
             return handles[pid[1]]
 
+    wires = {}
+
+    def tripwire(action, arg):
+        # nnlab.check.not_calling in the trusted process arms its trip-wire here, where the
+        # answer runs: ("arm", targets) -> key; ("disarm", key) -> first target called or None.
+        if action == "arm":
+            from nnlab.tripwire import Tripwire
+            wire = Tripwire(tuple(arg))
+            key = next(counter)
+            wires[key] = wire
+            wire.start()
+            return key
+        if action == "disarm":
+            return wires.pop(arg).stop()
+        raise ValueError("unknown trip-wire action %r" % (action,))
+
     def perform(request):
         op = request[0]
         if op == "get":
@@ -275,9 +335,15 @@ def __nnlab_bridge_install():
             if request[1] not in namespace:
                 raise NameError("name %r is not defined" % request[1])
             return namespace[request[1]]
+        if op == "tripwire":
+            return tripwire(request[1], request[2])
         target = handles[request[1]]
         if op == "call":
             return target(*request[2], **request[3])
+        if op == "call_report":
+            # The arguments as the call left them, so a test can see in-place changes.
+            args, kwargs = request[2], request[3]
+            return (target(*args, **kwargs), tuple(args), dict(kwargs))
         if op == "getattr":
             return getattr(target, request[2])
         if op == "setattr":

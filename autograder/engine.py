@@ -44,12 +44,10 @@ from .notebooks import (
     nbgrader_meta,
     read_notebook,
 )
-from .restrictions import answer_id, forbidden_names, violation
 from .sandbox import KernelDied, KernelPool, Limits, SandboxedKernel, SandboxUnavailable
 from .trusted import (
     Bridge,
     CellTimeout,
-    Outcome,
     TestCell,
     TrustedRunner,
     hidden_line_numbers,
@@ -103,7 +101,6 @@ class SourceCell:
     points: float
     release: nbformat.NotebookNode  # the cell as the student received it (with checksum)
     test: TestCell | None = None
-    forbidden: tuple[str, ...] = ()  # names the answer must not use (restrictions.py)
 
 
 @dataclass
@@ -161,10 +158,7 @@ def _load_source(path: str, _mtime_ns: int) -> SourceInfo:
             test = TestCell(gid, cell.source, hidden_line_numbers(cell.source, HIDDEN_MARKERS))
         if kind in ("locked", "test") and cell.cell_type == "code":
             imports += import_statements(cell.source)
-        forbidden = forbidden_names(cell.source) if kind == "test" else ()
-        cells.append(
-            SourceCell(kind, gid, cell.source, cell.cell_type, points, release, test, forbidden)
-        )
+        cells.append(SourceCell(kind, gid, cell.source, cell.cell_type, points, release, test))
     try:
         runner = TrustedRunner(imports)
     except Exception as error:
@@ -499,13 +493,7 @@ def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
     session = info.runner.session(Bridge(runner.send))
     halted = None  # reason the remaining cells were not run
     graded_cells = []
-    answer_code: dict[str, str] = {}  # answer grade id -> the student's code
-    added_code: list[str] = []  # cells the student added
     for step in steps:
-        if step.kind == "answer":
-            answer_code[step.source.grade_id] = step.code
-        elif step.kind == "student":
-            added_code.append(step.code)
         cell = step.cell
         graded_cells.append(cell)
         if step.kind in ("text", "manual"):
@@ -518,17 +506,7 @@ def _grade(info, steps, notes, kernel, limits, started) -> SubmissionResult:
         runner.start_cell()
         try:
             if step.kind == "test":
-                used = violation(
-                    step.source.forbidden,
-                    [answer_code.get(answer_id(step.source.grade_id), ""), *added_code],
-                )
-                if used:
-                    outcome = Outcome(
-                        False, f"this exercise must be solved without `{used}`; "
-                        "write the computation yourself"
-                    )
-                else:
-                    outcome = session.run(step.source.test)
+                outcome = session.run(step.source.test)
                 points = step.source.points if outcome.passed else 0.0
                 cells[step.source.grade_id] = CellResult(
                     step.source.grade_id, points, step.source.points, outcome.passed,

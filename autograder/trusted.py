@@ -9,6 +9,8 @@ the real modules). For each submission, `runner.session(bridge)` gives a TestSes
     already bound in the trusted namespace is fetched from the kernel (bridge.get): plain data
     arrives as plain data, anything else as a RemoteObject proxy;
   - the cell runs with stdout/stderr captured (what trusted code prints never matters);
+  - `check.not_calling` blocks in the cell arm their trip-wire in the kernel (KernelTripwires),
+    where the answer runs when the cell calls it;
   - any exception means the cell failed; the outcome carries a student-safe message that never
     quotes hidden test source.
 
@@ -26,6 +28,8 @@ import pickle
 import sys
 import threading
 from dataclasses import dataclass
+
+from nnlab import check
 
 from .bridge import BridgeError, Handle, StudentError
 
@@ -170,6 +174,19 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         return self._bridge.request(("call", self._handle.id, args, kwargs))
 
+    def __call_and_return_arguments__(self, args: tuple, kwargs: dict):
+        """(result, args, kwargs) with the arguments as the call in the kernel left them.
+
+        The protocol of nnlab.check.unchanged: arguments travel as copies, so only their
+        state after the call, sent back, shows whether the student's code changed them.
+        """
+        reply = self._bridge.request(("call_report", self._handle.id, tuple(args),
+                                      dict(kwargs)))
+        if type(reply) is not tuple or len(reply) != 3 or type(reply[1]) is not tuple \
+                or type(reply[2]) is not dict:
+            raise BridgeError("the kernel's report of the call is malformed")
+        return reply
+
     def __len__(self):
         size = self._bridge.request(("len", self._handle.id))
         if type(size) is not int or size < 0:
@@ -236,10 +253,36 @@ class Bridge:
             return tuple(self._wrap(item) for item in value)
         if kind is dict:
             return {key: self._wrap(item) for key, item in value.items()}
+        if kind in (set, frozenset):
+            return kind(self._wrap(item) for item in value)
         return value
 
     def get(self, name: str):
         return self.request(("get", name))
+
+
+class KernelTripwires:
+    """nnlab.check.not_calling's backend while grading: the trip-wire is armed in the
+    student's kernel, where the answer's code runs when a test calls it through a proxy.
+
+    The kernel is the student's: code that disables its own trip-wire gets past it, and that
+    is visible in the notebook. A report that is neither None nor a name breaks the protocol.
+    """
+
+    def __init__(self, bridge: Bridge):
+        self.bridge = bridge
+
+    def arm(self, targets: tuple[str, ...]):
+        key = self.bridge.request(("tripwire", "arm", tuple(str(t) for t in targets)))
+        if type(key) is not int:
+            raise BridgeError("the kernel did not arm the trip-wire")
+        return key
+
+    def disarm(self, key) -> str | None:
+        called = self.bridge.request(("tripwire", "disarm", key))
+        if called is not None and type(called) is not str:
+            raise BridgeError("the kernel's trip-wire report is not a name")
+        return None if called is None else called[:200]
 
 
 class TrustedRunner:
@@ -268,6 +311,7 @@ class TestSession:
     def __init__(self, namespace: dict, bridge: Bridge):
         self.namespace = namespace
         self.bridge = bridge
+        self.tripwires = KernelTripwires(bridge)
 
     def run(self, test: TestCell) -> Outcome:
         try:
@@ -285,7 +329,7 @@ class TestSession:
                     if error.type_name != "NameError":
                         raise
             self.namespace.update(fetched)
-            with _captured():
+            with _captured(), check.tripwire_backend(self.tripwires):
                 exec(test.code, self.namespace)
         except CellTimeout:
             raise

@@ -233,3 +233,117 @@ def test_close_accepts_itself_and_rejects_a_shifted_copy(values):
     shifted = a + 1e-3 + 1e-3 * np.abs(a)
     with pytest.raises(CheckFailed, match="relative error"):
         check.close(shifted, a)
+
+
+# ------------------------------------------------------------------ not_calling (trip-wire)
+
+def _momentum_by_hand(theta, g, v, lr, beta):
+    v = beta * v - lr * g
+    return theta + v, v
+
+
+def test_not_calling_passes_honest_code_and_names_what_was_called():
+    from nnlab import optim
+
+    args = (np.ones(3), np.ones(3), np.zeros(3), 0.1, 0.9)
+    with check.not_calling("nnlab.optim"):
+        _momentum_by_hand(*args)
+
+    def through_library(theta, g, v, lr, beta):
+        params = {"w": theta.copy()}
+        optim.Momentum(lr, beta).step(params, {"w": g})
+        return params["w"], v
+
+    with pytest.raises(CheckFailed) as info:
+        with check.not_calling("nnlab.optim"):
+            through_library(*args)
+    message = str(info.value)
+    assert "nnlab.optim.Momentum" in message and "without nnlab.optim" in message
+    assert info.value.diagnosis == message
+
+
+def test_not_calling_sees_aliases_and_objects_built_before_the_block():
+    from nnlab.optim import Momentum as Renamed
+
+    built_earlier = Renamed(0.1, 0.9)
+    with pytest.raises(CheckFailed, match=r"Momentum\.step"):
+        with check.not_calling("nnlab.optim.Momentum"):
+            built_earlier.step({"w": np.ones(2)}, {"w": np.ones(2)})
+    importlib = __import__("importlib")
+    sneaky = getattr(importlib.import_module("nnlab." + "optim"), "Mom" + "entum")
+    with pytest.raises(CheckFailed, match="Momentum"):
+        with check.not_calling("nnlab.optim.Momentum"):
+            sneaky(0.1)
+
+
+def test_not_calling_a_class_does_not_catch_its_siblings():
+    from nnlab import optim
+
+    # SGD shares Optimizer.step with Momentum; only Momentum is ruled out here.
+    with check.not_calling("nnlab.optim.Momentum"):
+        optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)})
+    with pytest.raises(CheckFailed, match=r"nnlab\.optim\.SGD"):
+        with check.not_calling("nnlab.optim"):
+            optim.SGD(0.1).step({"w": np.ones(2)}, {"w": np.ones(2)})
+
+
+def test_not_calling_ignores_names_calls_outside_the_block_and_check_itself():
+    from nnlab import functions, gradcheck
+
+    functions.sigmoid_grad(np.zeros(2))  # a debug call before the block
+    with check.not_calling("nnlab.functions.sigmoid_grad"):
+        sigmoid_grad = functions.sigmoid(0.0) * (1 - functions.sigmoid(0.0))  # noqa: F841
+        functions.tanh_grad(np.zeros(2))  # shares its decorator's wrapper with sigmoid_grad
+    with check.not_calling("nnlab.gradcheck"):
+        check.gradient(lambda w: float(np.sum(w**2)), np.ones(3), 2 * np.ones(3))
+    with pytest.raises(CheckFailed, match="numerical_gradient"):
+        with check.not_calling("nnlab.gradcheck"):
+            gradcheck.numerical_gradient(lambda w: float(np.sum(w**2)), np.ones(3))
+
+
+def test_not_calling_restores_the_profiler_and_lets_errors_through():
+    import sys
+
+    before = sys.getprofile()
+    with pytest.raises(ZeroDivisionError):
+        with check.not_calling("nnlab.optim"):
+            1 / 0  # noqa: B018
+    assert sys.getprofile() is before
+    with pytest.raises(CheckFailed):
+        with check.not_calling("nnlab.gradcheck"):
+            with check.not_calling("nnlab.optim"):  # nested: the outer block still sees it
+                from nnlab.gradcheck import relative_error
+                relative_error(np.ones(2), np.ones(2))
+    assert sys.getprofile() is before
+
+
+@pytest.mark.parametrize("target", ["nnlab.optim.Nope", "nolib.thing", "nnlab..optim", "",
+                                    "nnlab.optim.np.pi"])
+def test_not_calling_a_misspelt_target_is_an_error(target):
+    with pytest.raises(ValueError, match="trip-wire target"):
+        with check.not_calling(target):
+            pass
+
+
+def test_not_calling_through_a_backend_uses_its_report():
+    class Backend:
+        def __init__(self, report):
+            self.report, self.armed = report, []
+
+        def arm(self, targets):
+            self.armed.append(targets)
+            return len(self.armed)
+
+        def disarm(self, token):
+            return self.report
+
+    clean, dirty = Backend(None), Backend("nnlab.optim.Adam")
+    with check.tripwire_backend(clean):
+        with check.not_calling("nnlab.optim"):
+            from nnlab import optim
+            optim.Adam(0.1)  # runs here, not where the backend watches
+    assert clean.armed == [("nnlab.optim",)]
+    with pytest.raises(CheckFailed, match="nnlab.optim.Adam"):
+        with check.tripwire_backend(dirty):
+            with check.not_calling("nnlab.optim"):
+                pass

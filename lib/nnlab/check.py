@@ -21,6 +21,15 @@ that writes to stderr scores zero.
     gradient(f, x, analytic, rtol=1e-6, name="gradient")
         f(x) -> scalar; analytic is an array shaped like x (or a callable
         returning one); compared with a centred-difference gradient.
+    unchanged(fn, *args, **kwargs)
+        calls fn(*args, **kwargs) and returns its result; fails if the call
+        changed one of the arrays it was given (in place, e.g. `theta -= ...`).
+    not_calling(*targets)
+        a context manager: fails on exit if the code run inside the block called
+        one of the named library objects (dotted paths, e.g. "nnlab.optim" or
+        "nnlab.layers.Dropout"); see nnlab.tripwire. Only calls inside the block
+        count. Put only the call of the student's answer inside it: the checks
+        and the expected values belong outside.
 
 ``actual`` may be a number, a list/tuple of numbers, or a numpy array. It is
 type-checked first and then copied into a fresh float64 array, so every
@@ -32,17 +41,28 @@ from __future__ import annotations
 import contextlib
 import io
 import numbers
+import threading
 import warnings
 
 import numpy as np
 
-__all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient"]
+__all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient",
+           "not_calling", "unchanged"]
 
 _MAX_NESTED = 1_000_000  # entries inspected in nested lists before giving up
 
 
 class CheckFailed(AssertionError):
-    """A notebook check did not pass; the message says what to fix."""
+    """A notebook check did not pass; the message says what to fix.
+
+    `diagnosis` (str or None) describes the mistake without quoting any value of the expected
+    answer (shape and axis, sign, a constant factor, where a NaN is, which entry first
+    differs), so it can be shown even when the test itself is hidden.
+    """
+
+    def __init__(self, message: str = "", diagnosis: str | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
 
 
 @contextlib.contextmanager
@@ -261,14 +281,25 @@ def choice(answer, options, name: str = "answer"):
     raise CheckFailed(f"{required}; got {answer!r}")
 
 
+def _reference_gradient(f, x: np.ndarray) -> np.ndarray:
+    """The test's own numerical gradient: exempt from not_calling("nnlab.gradcheck")."""
+    from nnlab.gradcheck import numerical_gradient
+
+    return numerical_gradient(f, x)
+
+
+def _reference_error(a: np.ndarray, b: np.ndarray) -> float:
+    from nnlab.gradcheck import relative_error
+
+    return relative_error(a, b)
+
+
 def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
     """Assert analytic (array shaped like x, or callable x -> array) matches the numeric gradient.
 
     f: callable, x (float array) -> scalar. x is copied; the student's x is not modified.
     The comparison uses the scaled relative error of nnlab.gradcheck.relative_error.
     """
-    from nnlab.gradcheck import numerical_gradient, relative_error
-
     with _quiet():
         point = _as_array(x, "x")
         if callable(analytic):
@@ -287,7 +318,7 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
             return float(v.reshape(()))
 
         try:
-            numeric = numerical_gradient(scalar_f, point.copy())
+            numeric = _reference_gradient(scalar_f, point.copy())
         except CheckFailed:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -297,7 +328,7 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
         message = _nonfinite_message(name, grad)
         if message:
             raise CheckFailed(message)
-        err = relative_error(grad, numeric)
+        err = _reference_error(grad, numeric)
         if err > rtol:
             diff = np.abs(grad - numeric)
             worst = np.unravel_index(np.argmax(diff), diff.shape)
@@ -307,3 +338,177 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
                 f"{float(grad[worst]):.8g}, numeric {float(numeric[worst]):.8g}"
                 + _factor_hint(grad, numeric)
             )
+
+
+# ------------------------------------------------------------------------------ trip-wire
+
+class _LocalTripwires:
+    """The default backend: trip-wires in this very process (a student's own kernel)."""
+
+    def arm(self, targets: tuple[str, ...]):
+        from nnlab.tripwire import Tripwire
+
+        wire = Tripwire(targets, exempt=(_reference_gradient, _reference_error))
+        wire.start()
+        return wire
+
+    def disarm(self, token) -> str | None:
+        return token.stop()
+
+
+_LOCAL = _LocalTripwires()
+_backends = threading.local()
+
+
+@contextlib.contextmanager
+def tripwire_backend(backend):
+    """Make not_calling arm its trip-wires through `backend` on this thread, for the block.
+
+    backend.arm(targets: tuple[str, ...]) -> token and backend.disarm(token) -> the dotted
+    name of the first target called, or None. The grader uses this to arm the trip-wire in
+    the student's kernel, where the answer runs, while the test runs in its own process.
+    """
+    previous = getattr(_backends, "backend", None)
+    _backends.backend = backend
+    try:
+        yield
+    finally:
+        _backends.backend = previous
+
+
+@contextlib.contextmanager
+def not_calling(*targets: str):
+    """Fail on exit if code run inside the block called one of the `targets`.
+
+    targets: dotted paths of library objects: a module ("nnlab.optim": every function, class
+    and method defined in it), a class ("nnlab.optim.Momentum": instantiating it or calling
+    its methods) or a function ("nnlab.gradcheck.numerical_gradient"). A misspelt target
+    raises ValueError. Calls outside the block never count, nor do names in the code; an
+    exception raised inside the block propagates unchanged. check.gradient's own numerical
+    gradient does not count either, but computing an expected value with a target inside
+    the block does: keep only the calls of the answer inside it.
+    """
+    from nnlab.tripwire import resolve
+
+    if not targets:
+        raise ValueError("not_calling needs at least one dotted name, e.g. 'nnlab.optim'")
+    resolve(targets)  # a misspelt rule fails here, in the test's own process
+    backend = getattr(_backends, "backend", None) or _LOCAL
+    token = backend.arm(tuple(targets))
+    try:
+        yield
+    except BaseException:
+        backend.disarm(token)
+        raise
+    called = backend.disarm(token)
+    if called is not None:
+        rule = ", ".join(targets)
+        message = (f"your code called {called}, but this exercise asks you to solve it "
+                   f"without {rule} -- write the computation yourself")
+        raise CheckFailed(message, diagnosis=message)
+
+
+# ---------------------------------------------------------------------- in-place changes
+
+_ORDINALS = ("1st", "2nd", "3rd")
+
+
+def _ordinal(index: int) -> str:
+    return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
+
+
+def _first_change(before, after, depth: int = 0) -> str | None:
+    """Where an array inside `before` differs from its counterpart in `after`, or None.
+
+    Only arrays (also inside lists, tuples and dicts) are compared; other values are the
+    answer's own business.
+    """
+    if depth > 20:
+        return None
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray):
+            return ""
+        b, a = np.ndarray.view(before, np.ndarray), np.ndarray.view(after, np.ndarray)
+        same = b.shape == a.shape and b.dtype == a.dtype and np.array_equal(
+            b, a, equal_nan=b.dtype.kind in "fc")
+        return None if same else ""
+    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+        if len(before) != len(after):
+            return ""
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
+            inner = _first_change(b, a, depth + 1)
+            if inner is not None:
+                return f"[{index}]{inner}"
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key, b in before.items():
+            if key not in after:
+                return f"[{key!r}]"
+            inner = _first_change(b, after[key], depth + 1)
+            if inner is not None:
+                return f"[{key!r}]{inner}"
+    return None
+
+
+def _copy_arrays(value, depth: int = 0):
+    if isinstance(value, np.ndarray):
+        return np.array(np.ndarray.view(value, np.ndarray), copy=True)
+    if depth > 20:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_copy_arrays(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy_arrays(item, depth + 1) for key, item in value.items()}
+    return value
+
+
+def unchanged(fn, *args, **kwargs):
+    """Call fn(*args, **kwargs) and return its result; fail if it changed an array argument.
+
+    An answer asked to return new arrays must not modify the arrays it is given (`theta -=
+    lr * g` changes the caller's theta). Arrays are compared exactly, also inside lists,
+    tuples and dicts; other arguments are not compared. While grading, fn runs in the
+    student's kernel and its arguments are copies: the kernel sends back the arguments as
+    the call left them (see `__call_and_return_arguments__` in autograder.trusted).
+    """
+    report = getattr(type(fn), "__call_and_return_arguments__", None)
+    if report is not None:
+        result, args_after, kwargs_after = report(fn, args, kwargs)
+        before_args, before_kwargs = args, kwargs
+        label, names = "your function", None
+    else:
+        before_args = [_copy_arrays(arg) for arg in args]
+        before_kwargs = {key: _copy_arrays(value) for key, value in kwargs.items()}
+        result = fn(*args, **kwargs)
+        args_after, kwargs_after = args, kwargs
+        label = getattr(fn, "__name__", None) or "your function"
+        names = _parameter_names(fn)
+    changed = None
+    for index, before in enumerate(before_args):
+        after = args_after[index] if index < len(args_after) else None
+        where = _first_change(before, after)
+        if where is not None:
+            named = names[index] if names and index < len(names) else None
+            changed = (f"its argument `{named}`" if named
+                       else f"its {_ordinal(index)} argument") + where
+            break
+    if changed is None:
+        for key, before in before_kwargs.items():
+            where = _first_change(before, kwargs_after.get(key))
+            if where is not None:
+                changed = f"its argument `{key}`{where}"
+                break
+    if changed is not None:
+        message = (f"{label} changed {changed} in place; leave the arrays you are given as "
+                   "they are and return new ones (write `theta = theta - step`, "
+                   "not `theta -= step`)")
+        raise CheckFailed(message, diagnosis=message)
+    return result
+
+
+def _parameter_names(fn) -> list[str] | None:
+    import inspect
+
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
