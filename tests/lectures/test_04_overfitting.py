@@ -3,8 +3,10 @@
 Cross-validation, the double-descent peak, the L2 and L1 penalties and early stopping each
 get three typical slips and one correct answer written another way. Cross-validation and early
 stopping are graded in parts, so each slip costs only its own part. More variants check that
-redefining a function imported from nnlab cannot move the tests' reference, that a transposed
-cross-validation table is reported as a transpose and not as a wrong width.
+redefining a function imported from nnlab cannot move the tests' reference, and that a
+transposed cross-validation table is reported as a transpose and not as a wrong width. Early
+stopping must be written without nnlab.model.fit: an answer that calls it loses those parts,
+while a scratch cell comparing the loop with fit costs nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from nbformat.v4 import new_code_cell
 
+from autograder.notebooks import grade_id
+from tests.support.grading import grade_all, variant
 from tests.support.validity import GradingValidity, autograded_cells, points
 
 ASSIGNMENT = "04-overfitting"
@@ -217,9 +222,31 @@ CV_TRANSPOSED = src("""
 """)
 
 
-def cell_points(result, grade_id: str) -> tuple[float, float]:
-    cell = result.cells[grade_id]
-    return cell.points, cell.max_points
+# Early stopping handed to the library: the rule of the exercise is broken.
+CALLS_FIT = src("""
+    def fit_with_early_stopping(net, X_train, y_train, X_val, y_val, optimizer, max_epochs,
+                                patience):
+        history = model.fit(net, X_train, y_train, optimizer, epochs=max_epochs, rng=None,
+                            X_val=X_val, y_val=y_val, patience=patience)
+        return history.best_epoch, list(history.val_loss), net.get_weights()
+""")
+
+# A scratch cell the student added after the answer: their loop against the library's.
+DEBUG_CELL = src("""
+    net_a, net_b = mlp([16]), mlp([16])
+    mine = fit_with_early_stopping(net_a, X_train, y_train, X_val, y_val, optim.Adam(0.02), 100, 5)
+    theirs = model.fit(net_b, X_train, y_train, optim.Adam(0.02), epochs=100, rng=None,
+                       X_val=X_val, y_val=y_val, patience=5)
+    print("same best epoch as nnlab:", mine[0] == theirs.best_epoch)
+""")
+EARLY_PARTS = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
+
+
+def with_scratch_cell(nb, after: str, source: str):
+    """nb with a code cell the student added (no nbgrader metadata) right after `after`."""
+    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
+    nb.cells.insert(at + 1, new_code_cell(source))
+    return nb
 
 
 class TestGradingValidity(GradingValidity):
@@ -228,7 +255,35 @@ class TestGradingValidity(GradingValidity):
     extra_variants = {
         "shadowed_helper": {"cross_validate_width": SHADOWED_HELPER},
         "cv_transposed": {"cross_validate_width": CV_TRANSPOSED},
+        "calls_fit": {"fit_with_early_stopping": CALLS_FIT},
     }
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def debug_cell(cls):
+        solution = next(c for c in variant(ASSIGNMENT, {}).cells
+                        if grade_id(c) == "fit_with_early_stopping").source
+        nb = with_scratch_cell(variant(ASSIGNMENT, {"fit_with_early_stopping": solution}),
+                               "fit_with_early_stopping", DEBUG_CELL)
+        result = grade_all(ASSIGNMENT, {"debug_cell": nb}, workers=1)["debug_cell"]
+        assert result.status == "ok", result.message
+        return result
+
+    @pytest.mark.slow
+    def test_calling_fit_loses_the_early_stopping_parts_only(self, graded):
+        cells = graded["calls_fit"].cells
+        for gid in EARLY_PARTS:
+            assert not cells[gid].passed and "nnlab.training.fit" in cells[gid].message, (
+                cells[gid].message)
+        others = [c for gid, c in cells.items() if gid not in EARLY_PARTS and not c.needs_manual]
+        assert others and all(c.passed for c in others)
+
+    @pytest.mark.slow
+    def test_a_scratch_cell_comparing_with_fit_costs_nothing(self, debug_cell):
+        failed = {gid: c.message for gid, c in debug_cell.cells.items()
+                  if not c.needs_manual and not c.passed}
+        assert not failed
+        assert sum(c.points for c in autograded_cells(debug_cell)) == AUTOGRADED_POINTS
 
     def test_no_test_cell_is_worth_more_than_three_points(self):
         from autograder.notebooks import is_test_cell, read_notebook
