@@ -14,11 +14,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from nbformat.v4 import new_code_cell
 
-from autograder.notebooks import grade_id
 from tests.support.grading import grade_all, variant
 from tests.support.validity import GradingValidity, autograded_cells, points
+from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "04-overfitting"
 AUTOGRADED_POINTS = 17
@@ -26,15 +25,6 @@ AUTOGRADED_POINTS = 17
 
 def src(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
-
-
-def _lecture_namespace() -> dict:
-    """The names the notebook's import cell binds, for running visible test lines directly."""
-    import numpy as np
-    from nnlab import check, data, layers, model, optim
-
-    return {"np": np, "check": check, "data": data, "layers": layers, "model": model,
-            "optim": optim}
 
 
 CROSS_VALIDATE = src("""
@@ -242,12 +232,6 @@ DEBUG_CELL = src("""
 EARLY_PARTS = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
 
 
-def with_scratch_cell(nb, after: str, source: str):
-    """nb with a code cell the student added (no nbgrader metadata) right after `after`."""
-    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
-    nb.cells.insert(at + 1, new_code_cell(source))
-    return nb
-
 
 class TestGradingValidity(GradingValidity):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
@@ -261,10 +245,7 @@ class TestGradingValidity(GradingValidity):
     @pytest.fixture(scope="class")
     @classmethod
     def debug_cell(cls):
-        solution = next(c for c in variant(ASSIGNMENT, {}).cells
-                        if grade_id(c) == "fit_with_early_stopping").source
-        nb = with_scratch_cell(variant(ASSIGNMENT, {"fit_with_early_stopping": solution}),
-                               "fit_with_early_stopping", DEBUG_CELL)
+        nb = with_scratch_cell(variant(ASSIGNMENT, {}), "fit_with_early_stopping", DEBUG_CELL)
         result = grade_all(ASSIGNMENT, {"debug_cell": nb}, workers=1)["debug_cell"]
         assert result.status == "ok", result.message
         return result
@@ -319,18 +300,9 @@ class TestGradingValidity(GradingValidity):
 
     def test_live_weights_are_caught_by_the_visible_test(self):
         """The student sees this mistake before submitting: the visible lines alone fail it."""
-        from autograder.notebooks import read_notebook
-        from tests.support.grading import source_path
-
-        cell = next(c for c in read_notebook(source_path(ASSIGNMENT)).cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id")
-                    == "fit_with_early_stopping_test3")
-        visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-        namespace = _lecture_namespace()
-        exec(EARLY_STOPPING.format(snapshot="net.params()", stop=">=", restore=RESTORE),
-             namespace)
+        live = EARLY_STOPPING.format(snapshot="net.params()", stop=">=", restore=RESTORE)
         with pytest.raises(AssertionError, match="keep a copy"):
-            exec(visible, namespace)
+            visible_output(ASSIGNMENT, "fit_with_early_stopping_test3", live)
 
     @pytest.mark.slow
     def test_redefining_an_nnlab_helper_does_not_change_the_reference(self, graded):
@@ -340,3 +312,17 @@ class TestGradingValidity(GradingValidity):
                   if not c.grade_id.startswith("cross_validate_width_test")]
         failing = [c.message for c in others if not c.passed]
         assert others and not failing, failing
+
+
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "diagnosis_test": 'diagnosis = {"P": "good fit", "Q": "good fit", "R": "good fit"}',
+    "peak_width_test": "peak_width = 3",
+}
+
+
+@pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
+def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
+    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
+    assert "format OK; the value is checked when graded" in out
+    assert not err

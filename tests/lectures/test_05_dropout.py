@@ -13,11 +13,10 @@ comparing with the layer, a local variable named Dropout) keep every point.
 from __future__ import annotations
 
 import pytest
-from nbformat.v4 import new_code_cell
 
-from autograder.notebooks import grade_id
 from tests.support.grading import grade_all, variant
 from tests.support.validity import GradingValidity
+from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "05-dropout"
 
@@ -215,12 +214,6 @@ print("same as nnlab:", np.allclose(mine, theirs))
 """
 
 
-def with_scratch_cell(nb, after: str, source: str):
-    """nb with a code cell the student added (no nbgrader metadata) right after `after`."""
-    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
-    nb.cells.insert(at + 1, new_code_cell(source))
-    return nb
-
 
 class TestGradingValidity(GradingValidity):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
@@ -257,3 +250,19 @@ class TestGradingValidity(GradingValidity):
                   if not c.needs_manual and not c.passed}
         assert not failed
         assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 13
+
+
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "expected_activation_test": "expected_train_standard = test_time_standard = 2.0",
+    "expected_activation_test2": "expected_train_inverted = test_time_inverted = 2.0",
+    "best_config_test": "best_p = 0.2\nbest_final_val_loss = 0.5",
+    "ensemble_choice_test": 'ensemble_choice = "A"',
+}
+
+
+@pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
+def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
+    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
+    assert "format OK; the value is checked when graded" in out
+    assert not err

@@ -12,11 +12,10 @@ variable named Conv2D) keep every point.
 from __future__ import annotations
 
 import pytest
-from nbformat.v4 import new_code_cell
 
-from autograder.notebooks import grade_id
 from tests.support.grading import grade_all, variant
 from tests.support.validity import GradingValidity
+from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "06-cnn-motivation"
 
@@ -283,12 +282,6 @@ print("same as Conv2D:", np.allclose(corr2d(x_try, k_try), layer.forward(x_try[N
 RULE_PARTS = {"corr2d": ["corr2d_test"], "im2col": ["im2col_test", "im2col_test2"]}
 
 
-def with_scratch_cell(nb, after: str, source: str):
-    """nb with a code cell the student added (no nbgrader metadata) right after `after`."""
-    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
-    nb.cells.insert(at + 1, new_code_cell(source))
-    return nb
-
 
 class TestGradingValidity(GradingValidity):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
@@ -328,3 +321,17 @@ class TestGradingValidity(GradingValidity):
                   if not c.needs_manual and not c.passed}
         assert not failed
         assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 17
+
+
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "final_size_test": "final_size = 8",
+    "equivariant_choice_test": 'equivariant_choice = "A"',
+}
+
+
+@pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
+def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
+    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
+    assert "format OK; the value is checked when graded" in out
+    assert not err
