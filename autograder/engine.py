@@ -8,8 +8,11 @@ unsafe is False.
 
 How a notebook is assembled (the SOURCE notebook decides everything that earns points):
   - the source's cells are walked in order;
-  - answer cells come from the submission, matched by grade_id (first occurrence wins; a
-    missing answer cell runs the release stub, so its tests fail);
+  - answer cells come from the submission, matched by grade_id, read as the student evidently
+    meant them (answers.py): the pieces of a split cell are joined, an unchanged copy of the
+    starter code next to the real answer is ignored, later copies run where they stand; a
+    missing answer cell runs the release stub, so its tests fail, unless the stub would
+    replace a name the student's own cells define (an answer cell whose metadata was lost);
   - locked cells and test cells always come from the source, whatever the student did to
     their copy (edited, deleted, duplicated, re-typed);
   - cells the student added (no known grade_id) run right after the known cell they follow;
@@ -34,6 +37,7 @@ from pathlib import Path
 import nbformat
 
 from . import bridge as bridge_module
+from .answers import bound_names, pieces_of_answer
 from .notebooks import (
     HIDDEN_MARKERS,
     NotebookProblem,
@@ -204,35 +208,64 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _submission_grade_id(raw: dict, info: SourceInfo) -> str | None:
+    meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    nbmeta = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
+    gid = nbmeta.get("grade_id")
+    return gid if isinstance(gid, str) and gid in info.ids else None
+
+
 def assemble(info: SourceInfo, submission: nbformat.NotebookNode) -> tuple[list[Step], list[str]]:
     """The ordered steps of grading; see the module docstring. Returns (steps, notes)."""
     notes: list[str] = []
-    answers: dict[str, dict] = {}
+    raws = [raw for raw in submission.get("cells", []) or [] if isinstance(raw, dict)]
+    ids = [_submission_grade_id(raw, info) for raw in raws]
+    by_id = {cell.grade_id: cell for cell in info.cells if cell.grade_id}
+
+    # Answers: every copy of an answer's cell, resolved as the student evidently meant it.
+    pieces: dict[str, list[tuple[int, str]]] = {}
+    for position, gid in enumerate(ids):
+        if gid is not None and by_id[gid].kind in ("answer", "manual"):
+            pieces.setdefault(gid, []).append((position, _text(raws[position].get("source", ""))))
+    answers: dict[str, str] = {}
+    consumed: set[int] = set()  # positions that are not run as cells the student added
+    for gid, copies in pieces.items():
+        graded, elsewhere, dropped = pieces_of_answer(copies, by_id[gid].release.source)
+        answers[gid] = "\n".join(text for _, text in graded)
+        consumed |= {position for position, _ in copies} - {position for position, _ in elsewhere}
+        if len(graded) > 1:
+            notes.append(f"cell {gid!r} was split into {len(graded)} pieces; they were joined")
+        if dropped:
+            notes.append(f"cell {gid!r}: an unchanged copy of the starter code was ignored")
+        if elsewhere:
+            notes.append(f"cell {gid!r} appears more than once; the first copy was graded and "
+                         "the later ones ran where they stand")
+
     trailing: dict[str | None, list[dict]] = {None: []}
     anchor: str | None = None
-    for raw in submission.get("cells", []) or []:
-        if not isinstance(raw, dict):
-            continue
-        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-        nbmeta = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
-        gid = nbmeta.get("grade_id")
-        if isinstance(gid, str) and gid in info.ids:
-            if gid in answers:
-                notes.append(f"cell {gid!r} appears more than once; the first copy was graded")
-                continue
-            answers[gid] = raw
+    seen: set[str] = set()
+    for position, (raw, gid) in enumerate(zip(raws, ids, strict=True)):
+        if gid is not None and gid not in seen:
+            seen.add(gid)
             anchor = gid
             trailing.setdefault(gid, [])
+        elif position in consumed:
+            continue
+        elif gid is not None and by_id[gid].kind not in ("answer", "manual"):
+            notes.append(f"cell {gid!r} appears more than once; the first copy was graded")
         else:
             trailing.setdefault(anchor, []).append(raw)
-    missing = [c.grade_id for c in info.cells if c.kind in ("answer", "manual")
-               and c.grade_id not in answers]
-    if info.ids and not answers:
+    if info.ids and not seen:
         raise NotebookProblem(
             f"none of the cells of {info.path.name} were found: is this the right notebook?"
         )
-    if missing:
-        notes.append("missing answer cells (graded as unanswered): " + ", ".join(missing))
+    # Names the student's own code defines: a stub must never overwrite them.
+    student_names: set[str] = set()
+    for text in answers.values():
+        student_names |= bound_names(text)
+    for raw in (raw for cells in trailing.values() for raw in cells):
+        if raw.get("cell_type") == "code":
+            student_names |= bound_names(_text(raw.get("source", "")))
 
     steps: list[Step] = []
 
@@ -246,6 +279,7 @@ def assemble(info: SourceInfo, submission: nbformat.NotebookNode) -> tuple[list[
             steps.append(Step("student" if cell_type == "code" else "text", None, source, cell))
 
     add_student_cells(None)
+    missing: list[str] = []
     for source_cell in info.cells:
         if source_cell.kind == "free":
             continue  # unmarked source cells: the student's copy (if any) stands in for them
@@ -253,18 +287,32 @@ def assemble(info: SourceInfo, submission: nbformat.NotebookNode) -> tuple[list[
         release.pop("outputs", None)
         release.pop("execution_count", None)
         if source_cell.kind in ("answer", "manual"):
-            raw = answers.get(source_cell.grade_id)
-            text = _text(raw.get("source", "")) if raw is not None else release.source
+            text = answers.get(source_cell.grade_id)
+            code = text
+            if text is None:
+                text = code = release.source
+                replaced = sorted(bound_names(code) & student_names)
+                if source_cell.cell_type == "code" and replaced:
+                    code = ""
+                    text = (f"# This answer cell was missing; your own cell defining "
+                            f"{', '.join(replaced)} was used instead.")
+                    notes.append(f"answer cell {source_cell.grade_id!r} is missing; its starter "
+                                 f"code was not run, as it would have replaced your "
+                                 f"{', '.join(replaced)}")
+                else:
+                    missing.append(source_cell.grade_id)
             cell = _new_cell(source_cell.cell_type, text, release.metadata)
             cell.id = release.get("id", cell.id)
             kind = source_cell.kind if source_cell.cell_type == "code" else "manual"
-            steps.append(Step(kind, source_cell, text, cell))
+            steps.append(Step(kind, source_cell, code, cell))
         else:
             cell = _new_cell(source_cell.cell_type, release.source, release.metadata)
             cell.id = release.get("id", cell.id)
             kind = source_cell.kind if source_cell.cell_type == "code" else "text"
             steps.append(Step(kind, source_cell, source_cell.source, cell))
         add_student_cells(source_cell.grade_id)
+    if missing:
+        notes.append("missing answer cells (graded as unanswered): " + ", ".join(missing))
     return steps, notes
 
 

@@ -347,3 +347,68 @@ def test_not_calling_through_a_backend_uses_its_report():
         with check.tripwire_backend(dirty):
             with check.not_calling("nnlab.optim"):
                 pass
+
+
+# ------------------------------------------------------- diagnosis and hints (hidden-safe)
+
+def failure(fn, *args, **kwargs) -> CheckFailed:
+    with pytest.raises(CheckFailed) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (np.array([2.0, 4.0, 6.0]), np.array([1.0, 2.0, 3.0])),    # a factor of 2
+    (np.array([1.0, 2.0, 9.0]), np.array([1.0, 2.0, 3.0])),    # one entry off
+    (np.array([-1.0, -2.0]), np.array([1.0, 2.0])),            # sign
+    (np.array(0.3), np.array(0.25)),                           # one number
+])
+def test_diagnosis_of_a_value_does_not_depend_on_the_expected_numbers(actual, expected):
+    # Scaling both sides keeps every relation (factor, sign, which entry differs) but
+    # changes every number: a diagnosis quoting a number of the expected value would change.
+    first = failure(check.close, actual, expected, name="dw").diagnosis
+    scaled = failure(check.close, actual * 7.13, expected * 7.13, name="dw").diagnosis
+    assert first == scaled
+    assert first.startswith("dw is not close to the expected value")
+
+
+def test_diagnosis_says_where_and_how():
+    d = failure(check.close, [1.0, 2.0, 9.0, 5.0], [1.0, 2.0, 3.0, 4.0]).diagnosis
+    assert "2 of 4 entries differ, the first at index (2,)" in d
+    d = failure(check.close, [[2.0, 4.0], [6.0, 8.0]], [[1.0, 2.0], [3.0, 4.0]]).diagnosis
+    assert "same constant factor" in d and "mean vs sum" in d
+    assert "wrong sign" in failure(check.number, -0.05, 0.05).diagnosis
+    d = failure(check.close, [1.0, np.nan], [1.0, 2.0], name="p").diagnosis
+    assert "p contains NaN at index (1,)" in d
+
+
+def test_shape_diagnosis_names_the_axis_but_not_the_expected_sizes():
+    d = failure(check.close, np.zeros((3, 5)), np.zeros((3, 13)), name="W").diagnosis
+    assert "W has shape (3, 5)" in d and "axis 1" in d and "13" not in d
+    d = failure(check.close, np.zeros((13, 7)), np.zeros((7, 13)), name="W").diagnosis
+    assert "transpose" in d and "axis 0, 1" in d
+    d = failure(check.shape, np.zeros(6), (2, 3), name="x").diagnosis
+    assert "1 axis" in d and "reshape" in d and "(2, 3)" not in d
+
+
+def test_choice_diagnosis_never_lists_the_options():
+    d = failure(check.choice, "b", ("B",), name="q").diagnosis
+    assert "'B'" not in d and "q is not one of the accepted answers" in d
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (9.0, 10.0),                                            # one number: always "a factor"
+    (0.5, 1.0),
+    (np.array([0.999998, 1.999996]), np.array([1.0, 2.0])),  # a small error, not a factor
+    (np.array([1.02807, 2.05614]), np.array([1.0, 2.0])),    # Adam without bias correction
+])
+def test_constant_factor_hint_only_where_informative(actual, expected):
+    message = fails(check.close, actual, expected, rtol=1e-7)
+    assert "constant factor" not in message and "mean vs sum" not in message
+
+
+def test_format_only_prints_to_stdout_only(capfd):
+    check.format_only("largest_stable_lr")
+    out, err = capfd.readouterr()
+    assert out == "largest_stable_lr: format OK; the value is checked when graded\n"
+    assert err == ""

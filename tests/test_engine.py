@@ -10,7 +10,14 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade, is_grade
 
-from autograder.engine import EnvironmentProblem, Limits, grade_submission, verify_environment
+from autograder.engine import (
+    EnvironmentProblem,
+    Limits,
+    assemble,
+    grade_submission,
+    load_source,
+    verify_environment,
+)
 from autograder.notebooks import grade_id
 from tests.support.grading import cells_for, grade_all, variant
 
@@ -61,6 +68,44 @@ def _stderr_warning():
     return nb
 
 
+def _release_stub(gid):
+    return cell_of(variant(SOURCE, {}, base="release"), gid).source
+
+
+SIGMOID_HALVES = ("def sigmoid(z):\n    z = np.asarray(z, dtype=float)",
+                  "    return 1.0 / (1.0 + np.exp(-z))")
+
+
+def _split_answer():
+    """JupyterLab's "split cell": both halves keep the answer's metadata."""
+    nb = load("correct")
+    first = cell_of(nb, "sigmoid")
+    second = copy.deepcopy(first)
+    first.source, second.source = SIGMOID_HALVES
+    second.id = "second-half"
+    nb.cells.insert(nb.cells.index(first) + 1, second)
+    return nb
+
+
+def _stub_copy_first():
+    """The answer cell copied and pasted, and the starter code left in the first copy."""
+    nb = load("correct")
+    answer = cell_of(nb, "sigmoid")
+    stub = copy.deepcopy(answer)
+    stub.source = _release_stub("sigmoid")
+    stub.id = "stub-copy"
+    nb.cells.insert(nb.cells.index(answer), stub)
+    return nb
+
+
+def _lost_metadata():
+    """The answer lost its nbgrader metadata (pasted into a fresh cell): the starter code
+    must not run after it and replace the student's function."""
+    nb = load("correct")
+    cell_of(nb, "sigmoid").metadata.pop("nbgrader")
+    return nb
+
+
 def _huge_output():
     nb = load("correct")
     cell_of(nb, "slope").source += "\nfor i in range(50_000):\n    print('x' * 80)"
@@ -72,6 +117,8 @@ def graded():
     variants = {name: load(name) for name in ("correct", "blank", "partial", "wrong")}
     variants.update(duplicated=_duplicated_answer(), added=_added_cells(),
                     missing=_missing_answer(), stderr=_stderr_warning(), huge=_huge_output(),
+                    split=_split_answer(), stub_first=_stub_copy_first(),
+                    lost_metadata=_lost_metadata(),
                     built=variant(SOURCE, {"choice": 'activation_choice = "c"'}))
     return grade_all(SOURCE, variants, workers=2, limits=LIMITS)
 
@@ -79,7 +126,8 @@ def graded():
 @pytest.mark.parametrize("name, score", [("correct", 6), ("blank", 0), ("partial", 3),
                                          ("wrong", 0), ("duplicated", 6), ("added", 1),
                                          ("missing", 4), ("stderr", 6), ("huge", 6),
-                                         ("built", 5)])
+                                         ("built", 5), ("split", 6), ("stub_first", 6),
+                                         ("lost_metadata", 6)])
 def test_scores(graded, name, score):
     result = graded[name]
     assert result.status == "ok", result.message
@@ -102,6 +150,40 @@ def test_messages_are_specific(graded):
     assert "NotImplementedError" in graded["blank"].cells["sigmoid_test"].message
     assert "appears more than once" in graded["duplicated"].message
     assert "sigmoid" in graded["missing"].message
+    assert "joined" in graded["split"].message
+    assert "starter code was ignored" in graded["stub_first"].message
+    assert "would have replaced your sigmoid" in graded["lost_metadata"].message
+
+
+def _answer_code(nb, gid):
+    info = load_source(SOURCE)
+    steps, _ = assemble(info, nb)
+    return next(step.code for step in steps if step.source is not None
+                and step.source.grade_id == gid)
+
+
+def test_assembly_reads_answers_as_the_student_meant_them():
+    assert _answer_code(_split_answer(), "sigmoid") == "\n".join(SIGMOID_HALVES)
+    assert "np.exp" in _answer_code(_stub_copy_first(), "sigmoid")
+    assert _answer_code(_lost_metadata(), "sigmoid") == ""
+    # A stub that defines nothing the student defined still runs (the answer is missing).
+    assert _answer_code(_missing_answer(), "sigmoid") == _release_stub("sigmoid")
+
+
+def test_copies_of_an_answer_further_down_run_where_they_stand():
+    info = load_source(SOURCE)
+    steps, _ = assemble(info, _duplicated_answer())
+    assert [step.code for step in steps][-1] == "slope_at_zero = 0.5"
+    assert _answer_code(_duplicated_answer(), "slope").strip().endswith("0.25")
+    # Two unchanged stubs: one stub is graded, nothing runs twice.
+    nb = load("blank")
+    stub = copy.deepcopy(cell_of(nb, "slope"))
+    stub.id = "again"
+    nb.cells.insert(nb.cells.index(cell_of(nb, "slope")) + 1, stub)
+    steps, _ = assemble(info, nb)
+    runs = [step for step in steps if step.code == _release_stub("slope")
+            and (step.source is None or step.source.grade_id == "slope")]
+    assert len(runs) == 1
 
 
 def test_huge_output_is_truncated_and_recorded(graded):

@@ -4,9 +4,11 @@ Contract
 --------
 Every function returns None when the check passes and raises ``CheckFailed``
 (a subclass of AssertionError) with a message a student can act on when it
-does not. Nothing is ever written to stdout or stderr: warnings are silenced
-and the output of student callables is swallowed, because a grading cell
-that writes to stderr scores zero.
+does not; its ``diagnosis`` says what is wrong without quoting the expected
+value (safe to show for a hidden test). Nothing is ever written to stderr, and
+nothing to stdout except by format_only: warnings are silenced and the output
+of student callables is swallowed, because a grading cell that writes to
+stderr scores zero.
 
     close(actual, expected, rtol=1e-6, atol=1e-8, name="result")
         |actual - expected| <= atol + rtol * |expected| entrywise, equal shapes.
@@ -21,6 +23,9 @@ that writes to stderr scores zero.
     gradient(f, x, analytic, rtol=1e-6, name="gradient")
         f(x) -> scalar; analytic is an array shaped like x (or a callable
         returning one); compared with a centred-difference gradient.
+    format_only(name)
+        prints "<name>: format OK; the value is checked when graded" (stdout),
+        for visible tests that check only the form of an answer.
     unchanged(fn, *args, **kwargs)
         calls fn(*args, **kwargs) and returns its result; fails if the call
         changed one of the arrays it was given (in place, e.g. `theta -= ...`).
@@ -47,7 +52,7 @@ import warnings
 import numpy as np
 
 __all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient",
-           "not_calling", "unchanged"]
+           "format_only", "not_calling", "unchanged"]
 
 _MAX_NESTED = 1_000_000  # entries inspected in nested lists before giving up
 
@@ -63,6 +68,11 @@ class CheckFailed(AssertionError):
     def __init__(self, message: str = "", diagnosis: str | None = None):
         super().__init__(message)
         self.diagnosis = diagnosis
+
+
+def _own(message: str) -> CheckFailed:
+    """A failure that describes only the student's own value: its message is its diagnosis."""
+    return CheckFailed(message, diagnosis=message)
 
 
 @contextlib.contextmanager
@@ -97,16 +107,16 @@ def _check_nested(obj, name: str) -> None:
         item = stack.pop()
         seen += 1
         if seen > _MAX_NESTED:
-            raise CheckFailed(f"{name} is a nested list too large to check; use a numpy array")
+            raise _own(f"{name} is a nested list too large to check; use a numpy array")
         if isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, np.ndarray):
             dtype = np.ndarray.view(item, np.ndarray).dtype  # not a subclass's own .dtype
             if dtype.kind not in "biuf":
-                raise CheckFailed(f"{name} must hold real numbers, but it contains an array of "
+                raise _own(f"{name} must hold real numbers, but it contains an array of "
                                   f"dtype {dtype}")
         elif isinstance(item, complex | np.complexfloating):
-            raise CheckFailed(f"{name} contains a complex number ({item!r}); expected real numbers")
+            raise _own(f"{name} contains a complex number ({item!r}); expected real numbers")
         elif not _is_plain_number(item):
             hint = ""
             if item is None:
@@ -115,14 +125,14 @@ def _check_nested(obj, name: str) -> None:
                 hint = " -- for a graph Value compare its .data"
             elif isinstance(item, str):
                 hint = " -- remove the quotes to give a number"
-            raise CheckFailed(f"{name} must be a number or an array of numbers, "
+            raise _own(f"{name} must be a number or an array of numbers, "
                               f"got {_describe(item)}{hint}")
 
 
 def _as_array(obj, name: str) -> np.ndarray:
     """Type-check obj, then copy it into a new float64 ndarray (never trusting obj)."""
     if obj is None:
-        raise CheckFailed(f"{name} is None -- did you forget a `return`, "
+        raise _own(f"{name} is None -- did you forget a `return`, "
                           "or leave a cell unfinished?")
     _check_nested(obj, name)
     try:
@@ -134,7 +144,7 @@ def _as_array(obj, name: str) -> np.ndarray:
             else:
                 arr = np.array(obj, dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - any failure here is the student's input
-        raise CheckFailed(f"{name} could not be read as an array of numbers "
+        raise _own(f"{name} could not be read as an array of numbers "
                           f"({type(exc).__name__}: {exc}); ragged nested lists are a "
                           "common cause") from None
     return arr
@@ -144,18 +154,35 @@ def _fmt_index(index) -> str:
     return "" if len(index) == 0 else f" at index {tuple(int(i) for i in index)}"
 
 
-def _shape_message(name: str, got: tuple, want: tuple) -> str:
-    msg = f"{name} has shape {got}, expected shape {want}"
+def _shape_hint(name: str, got: tuple, want: tuple) -> str:
+    """What a shape mismatch suggests, in words that quote neither shape."""
     if len(got) >= 2 and got == tuple(reversed(want)):
-        msg += f" -- the axes are reversed: did you mean {name}.T (a transpose)?"
-    elif int(np.prod(got)) == int(np.prod(want)):
+        return f" -- the axes are reversed: did you mean {name}.T (a transpose)?"
+    if int(np.prod(got)) == int(np.prod(want)):
         if got == want + (1,) or got + (1,) == want:
-            msg += " -- same numbers, one extra axis of length 1: use .ravel() or [:, None]"
-        elif want == ():
-            msg += " -- expected a single number: use .item() or float(...)"
-        else:
-            msg += f" -- same number of entries: reshape to {want}?"
-    return msg
+            return " -- same numbers, one extra axis of length 1: use .ravel() or [:, None]"
+        if want == ():
+            return " -- expected a single number: use .item() or float(...)"
+        return " -- same number of entries, arranged differently: reshape?"
+    return ""
+
+
+def _shape_failure(name: str, got: tuple, want: tuple, shown_want=None) -> CheckFailed:
+    """A shape mismatch; the diagnosis names the axes that differ, never the expected sizes."""
+    shown = want if shown_want is None else shown_want
+    hint = _shape_hint(name, got, want)
+    if hint.endswith("reshape?"):
+        hint = f" -- same number of entries: reshape to {shown}?"
+    message = f"{name} has shape {got}, expected shape {shown}{hint}"
+    if len(got) != len(want):
+        differs = (f"it has {len(got)} ax{'is' if len(got) == 1 else 'es'}, the expected "
+                   f"value has {len(want)}")
+    else:
+        axes = [str(i) for i, (g, w) in enumerate(zip(got, want, strict=True))
+                if w is not None and g != w]
+        differs = f"its length differs from the expected one along axis {', '.join(axes)}"
+    diagnosis = f"{name} has shape {got}: {differs}{_shape_hint(name, got, want)}"
+    return CheckFailed(message, diagnosis=diagnosis)
 
 
 def _nonfinite_message(name: str, arr: np.ndarray) -> str | None:
@@ -172,19 +199,19 @@ def _nonfinite_message(name: str, arr: np.ndarray) -> str | None:
 def _compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
              name: str) -> None:
     if actual.shape != expected.shape:
-        raise CheckFailed(_shape_message(name, actual.shape, expected.shape))
+        raise _shape_failure(name, actual.shape, expected.shape)
     expected_nonfinite = ~np.isfinite(expected)
     if np.any(expected_nonfinite):
         same = np.array_equal(actual[expected_nonfinite], expected[expected_nonfinite],
                               equal_nan=True)
         if not same:
-            raise CheckFailed(f"{name} should have NaN/inf exactly where the expected value has")
+            raise _own(f"{name} should have NaN/inf exactly where the expected value has")
         mask = ~expected_nonfinite
     else:
         mask = np.ones(expected.shape, dtype=bool)
     message = _nonfinite_message(name, np.where(mask, actual, 0.0))
     if message:
-        raise CheckFailed(message)
+        raise _own(message)
 
     err = np.where(mask, np.abs(actual - expected), 0.0)
     allowed = atol + rtol * np.abs(np.where(mask, expected, 0.0))
@@ -196,15 +223,33 @@ def _compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
     rel = abs(a - e) / abs(e) if e != 0 else float("inf")
     where = _fmt_index(worst) if actual.ndim else ""
     count = f"{int(np.sum(bad))} of {bad.size} entries differ; " if actual.size > 1 else ""
+    relation = _relation_hint(actual[mask], expected[mask])
     msg = (f"{name} is not close to the expected value: {count}worst{where}: got {a:.10g}, "
            f"expected {e:.10g} (relative error {rel:.2e}, tolerance rtol={rtol:.0e}, "
-           f"atol={atol:.0e})")
-    msg += _factor_hint(actual[mask], expected[mask])
-    raise CheckFailed(msg)
+           f"atol={atol:.0e}){_relation_hint(actual[mask], expected[mask], quote_factor=True)}")
+    raise CheckFailed(msg, diagnosis=_value_diagnosis(name, bad, relation))
 
 
-def _factor_hint(actual: np.ndarray, expected: np.ndarray) -> str:
-    """Spot the common 'right up to a constant factor' mistakes."""
+def _value_diagnosis(name: str, bad: np.ndarray, relation: str) -> str:
+    """Which entries are off, and how, without any number of the expected value."""
+    text = f"{name} is not close to the expected value"
+    if bad.size > 1:
+        first = np.argwhere(bad)[0]
+        text += (f": {int(np.sum(bad))} of {bad.size} entries differ, the first"
+                 f"{_fmt_index(first)}")
+    return text + relation
+
+
+def _relation_hint(actual: np.ndarray, expected: np.ndarray, quote_factor: bool = False) -> str:
+    """Spot 'right up to the sign' and 'right up to a constant factor'.
+
+    The factor hint is given only where it is informative: for two or more nonzero entries
+    that share one ratio clearly away from 1 (a single number is always some multiple of the
+    expected one, and a ratio near 1 is a small error, not a missing 1/2 or 1/N). The factor
+    itself is quoted only when asked (in messages that show the expected value anyway): with
+    the student's value it would give the expected one away.
+    """
+    actual, expected = np.ravel(actual), np.ravel(expected)
     nonzero = expected != 0
     if not np.any(nonzero) or np.any(actual[~nonzero] != 0):
         return ""
@@ -212,9 +257,16 @@ def _factor_hint(actual: np.ndarray, expected: np.ndarray) -> str:
     ratio = float(ratios[0])
     if ratio == 0 or not np.allclose(ratios, ratio, rtol=1e-6, atol=0):
         return ""
-    if np.isclose(ratio, -1.0):
-        return " -- every entry has the wrong sign"
-    return (f" -- every entry is {ratio:.6g} x the expected one: a missing constant "
+    if np.isclose(ratio, -1.0, rtol=1e-6, atol=0):
+        return (" -- every entry has the wrong sign" if ratios.size > 1
+                else " -- it has the wrong sign")
+    if ratios.size < 2 or 0.8 < abs(ratio) < 1.25:
+        return ""
+    if quote_factor:
+        return (f" -- every entry is {ratio:.6g} x the expected one: a missing constant "
+                "factor (1/2, 1/N, mean vs sum)?")
+    sign = " and the wrong sign" if ratio < 0 else ""
+    return (f" -- every entry is off by the same constant factor{sign}: a missing constant "
             "factor (1/2, 1/N, mean vs sum)?")
 
 
@@ -231,8 +283,7 @@ def number(actual, expected, rtol: float = 1e-6, name: str = "result", atol: flo
     with _quiet():
         a = _as_array(actual, name)
         if a.size != 1:
-            raise CheckFailed(f"{name} should be a single number, got an array of shape "
-                              f"{a.shape}")
+            raise _own(f"{name} should be a single number, got an array of shape {a.shape}")
         e = _as_array(expected, "expected").reshape(())
         _compare(a.reshape(()), e, rtol, atol, name)
 
@@ -249,9 +300,7 @@ def shape(actual, expected_shape, name: str = "result"):
             concrete = tuple(g if w is None else w for g, w in zip(got, want, strict=True))
         else:
             concrete = tuple(1 if w is None else w for w in want)
-        message = _shape_message(name, got, concrete)
-        raise CheckFailed(message.replace(f"expected shape {concrete}",
-                                          f"expected shape {want}", 1))
+        raise _shape_failure(name, got, concrete, shown_want=want)
 
 
 def finite(x, name: str = "result"):
@@ -259,26 +308,37 @@ def finite(x, name: str = "result"):
     with _quiet():
         message = _nonfinite_message(name, _as_array(x, name))
         if message:
-            raise CheckFailed(message)
+            raise _own(message)
 
 
 def choice(answer, options, name: str = "answer"):
     """Assert answer is one of the option strings, e.g. options=("A", "B", "C", "D")."""
     listed = ", ".join(repr(o) for o in options)
     required = f"{name} must be one of {listed}"
+    # The diagnosis never lists the options: a hidden test's options may be the key.
     if not isinstance(answer, str):
-        raise CheckFailed(f"{required} (a string in quotes); got {_describe(answer)}")
+        raise CheckFailed(f"{required} (a string in quotes); got {_describe(answer)}",
+                          diagnosis=f"{name} must be a string in quotes; got {_describe(answer)}")
     answer = str.__str__(answer)  # a plain str copy: a str subclass cannot fake equality
     if answer in options:
         return
+    not_accepted = f"{name} is not one of the accepted answers; got {answer!r}"
     near = [o for o in options if isinstance(o, str) and o.strip().lower()
             == answer.strip().lower()]
     if near:
         raise CheckFailed(f"{required}; got {answer!r} -- did you mean {near[0]!r}? "
-                          "(exact spelling and case matter)")
+                          "(exact spelling and case matter)", diagnosis=not_accepted)
     if not answer.strip():
-        raise CheckFailed(f"{required}; the answer is still empty")
-    raise CheckFailed(f"{required}; got {answer!r}")
+        raise CheckFailed(f"{required}; the answer is still empty",
+                          diagnosis=f"{name} is still empty")
+    raise CheckFailed(f"{required}; got {answer!r}", diagnosis=not_accepted)
+
+
+def format_only(name: str = "answer") -> None:
+    """Say that a visible test checked only the form of `name`, so a pass is not mistaken
+    for a right value. Call it last in the visible part of such a test. Writes to stdout
+    (never stderr: nbgrader scores a cell that writes to stderr as zero)."""
+    print(f"{name}: format OK; the value is checked when graded")
 
 
 def _reference_gradient(f, x: np.ndarray) -> np.ndarray:
@@ -306,15 +366,15 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
             try:
                 analytic = analytic(point.copy())
             except Exception as exc:  # noqa: BLE001 - report the student's error as a check
-                raise CheckFailed(f"computing the analytic {name} raised "
-                                  f"{type(exc).__name__}: {exc}") from exc
+                raise _own(f"computing the analytic {name} raised "
+                           f"{type(exc).__name__}: {exc}") from exc
         grad = _as_array(analytic, name)
 
         def scalar_f(z):
             value = f(z.copy())
             v = _as_array(value, "f(x)")
             if v.size != 1:
-                raise CheckFailed(f"f(x) must return a single number (a loss), got shape {v.shape}")
+                raise _own(f"f(x) must return a single number (a loss), got shape {v.shape}")
             return float(v.reshape(()))
 
         try:
@@ -322,21 +382,26 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
         except CheckFailed:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise CheckFailed(f"calling f(x) raised {type(exc).__name__}: {exc}") from exc
+            raise _own(f"calling f(x) raised {type(exc).__name__}: {exc}") from exc
         if grad.shape != numeric.shape:
-            raise CheckFailed(_shape_message(name, grad.shape, numeric.shape))
+            raise _shape_failure(name, grad.shape, numeric.shape)
         message = _nonfinite_message(name, grad)
         if message:
-            raise CheckFailed(message)
+            raise _own(message)
         err = _reference_error(grad, numeric)
         if err > rtol:
             diff = np.abs(grad - numeric)
             worst = np.unravel_index(np.argmax(diff), diff.shape)
+            relation = _relation_hint(grad, numeric)
+            bad = diff > rtol * np.maximum(np.abs(numeric), 1e-8)
+            diagnosis = _value_diagnosis(name, bad if np.any(bad) else diff == diff.max(),
+                                         relation)
             raise CheckFailed(
                 f"{name} does not match the numerical gradient: relative error {err:.2e} > "
                 f"tolerance {rtol:.0e}; worst{_fmt_index(worst)}: analytic "
                 f"{float(grad[worst]):.8g}, numeric {float(numeric[worst]):.8g}"
-                + _factor_hint(grad, numeric)
+                + _relation_hint(grad, numeric, quote_factor=True),
+                diagnosis=diagnosis.replace("the expected value", "the numerical gradient"),
             )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit, messages
 
 ASSIGNMENT = "01-gradient-descent"
 
@@ -34,6 +34,10 @@ ANSWERS = {
                 def numerical_derivative(f, x, h=1e-5):
                     return (f(x + 1e-5) - f(x - 1e-5)) / 2e-5   # ignores the given h
             """),
+            src("""
+                def numerical_derivative(f, x, h=1e-5):         # the library's, not written
+                    return gradcheck.numerical_gradient(lambda v: f(v[0]), np.array([x]), h)[0]
+            """),
         ],
         src("""
             def numerical_derivative(f, x, h=1e-5):
@@ -46,8 +50,10 @@ ANSWERS = {
             "largest_stable_lr = 1 / np.linalg.eigvalsh(H).max()",    # missing factor 2
             "largest_stable_lr = 2 / np.diag(H).max()",               # ignores the coupling
             "largest_stable_lr = 2 / np.linalg.eigvalsh(H).min()",    # wrong eigenvalue
+            # just above the limit, where gradient descent diverges
+            "largest_stable_lr = 1.005 * 2 / np.linalg.eigvalsh(H).max()",
         ],
-        # found by experiment: bisection on whether 2000 GD steps blow up
+        # found by experiment: bisection on whether 2000 GD steps clearly converge
         src("""
             low, high = 0.0, 1.0
             for _ in range(40):
@@ -57,10 +63,10 @@ ANSWERS = {
                     w = w - trial * H @ w
                     if np.linalg.norm(w) > 1e6:
                         break
-                if np.linalg.norm(w) > np.sqrt(3):
-                    high = trial
-                else:
+                if np.linalg.norm(w) < 1e-3:
                     low = trial
+                else:
+                    high = trial
             largest_stable_lr = low
         """),
     ),
@@ -125,6 +131,16 @@ ANSWERS = {
                         loss, grad = loss_grad(w)
                         losses.append(loss)
                         w = w - grad                           # learning rate forgotten
+                    losses.append(loss_grad(w)[0])
+                    return w, losses
+            """),
+            src("""
+                def gradient_descent(loss_grad, w0, lr, steps):
+                    w, losses = w0, []
+                    for _ in range(steps):
+                        loss, grad = loss_grad(w)
+                        losses.append(loss)
+                        w -= lr * grad                         # updates the caller's w0
                     losses.append(loss_grad(w)[0])
                     return w, losses
             """),
@@ -223,6 +239,14 @@ WRONG = {answer_id: wrong for answer_id, (wrong, _) in ANSWERS.items()}
 ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS.items()}
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 16
+
+    def test_messages_name_the_mistake(self, graded):
+        assert any("forward difference" in m
+                   for m in messages(graded["wrong0"], "numerical_derivative"))
+        assert any("without nnlab.gradcheck" in m and "numerical_gradient" in m
+                   for m in messages(graded["wrong3"], "numerical_derivative"))
+        assert any("changed its 2nd argument in place" in m
+                   for m in messages(graded["wrong3"], "gradient_descent"))

@@ -3,13 +3,15 @@
 The gate gradients, the chain for dL/db12, the activation and loss derivatives, the two-layer
 gradients and the parameter count each get three typical slips (missing 1/n, sign errors,
 wrong path) and one correct answer by another route, e.g. through the Value autograd class.
+Honest work that merely mentions the library must score full marks: a gradient check with
+nnlab.gradcheck next to the answer, and a local variable named like a library function.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit, messages, points
 
 ASSIGNMENT = "02-backprop"
 
@@ -137,6 +139,11 @@ ANSWERS = {
             ACTIVATIONS.format(sigmoid="a * (1 - a)", tanh=TANH_OK, relu=RELU_OK),
             ACTIVATIONS.format(sigmoid=SIGMOID_OK, tanh="1 - a ** 2", relu=RELU_OK),
             ACTIVATIONS.format(sigmoid=SIGMOID_OK, tanh=TANH_OK, relu="np.maximum(a, 0)"),
+            # ReLU'(0) = 1 instead of the stated 0
+            ACTIVATIONS.format(sigmoid=SIGMOID_OK, tanh=TANH_OK,
+                               relu="(np.asarray(a) >= 0).astype(float)"),
+            # the library's derivative, which the exercise asks not to call
+            ACTIVATIONS.format(sigmoid="functions.sigmoid_grad(a)", tanh=TANH_OK, relu=RELU_OK),
         ],
         ACTIVATIONS.format(sigmoid="np.exp(-a) / (1 + np.exp(-a)) ** 2",
                            tanh="1 / np.cosh(a) ** 2", relu="np.heaviside(a, 0.0)"),
@@ -209,6 +216,10 @@ ANSWERS = {
                     weights = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
                     return weights + sum(layer_sizes)                   # inputs get biases too
             """),
+            src("""
+                def count_parameters(layer_sizes):                      # a float, not an int
+                    return float(sum((a + 1) * b for a, b in zip(layer_sizes, layer_sizes[1:])))
+            """),
         ],
         src("""
             def count_parameters(layer_sizes):
@@ -225,6 +236,58 @@ WRONG = {answer_id: wrong for answer_id, (wrong, _) in ANSWERS.items()}
 ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS.items()}
 
 
-class TestGradingValidity(GradingValidity):
+# Honest notebooks that must score full marks.
+HONEST = {
+    # A local variable named like the library function is not a call of it.
+    "activation_derivatives": src("""
+        def sigmoid_prime(a):
+            sigmoid_grad = functions.sigmoid(a) * (1 - functions.sigmoid(a))
+            return sigmoid_grad
+
+
+        def tanh_prime(a):
+            tanh_grad = 1 - np.tanh(a) ** 2
+            return tanh_grad
+
+
+        def relu_prime(a):
+            relu_grad = (np.asarray(a) > 0).astype(float)
+            return relu_grad
+    """),
+    # Section 7's advice: check the answer's gradients with nnlab.gradcheck next to it.
+    "two_layer_loss_grads": TWO_LAYER.format(d2=D2_OK, d1=D1_OK, b_reg1="", b_reg2="")
+    + "\n\n" + src("""
+
+
+        check_rng = np.random.default_rng(5)
+        check_X, check_Y = check_rng.normal(size=(3, 2)), np.array([[1.0], [0.0], [1.0]])
+        check_p = {"W1": check_rng.normal(size=(2, 4)), "b1": np.zeros(4),
+                   "W2": check_rng.normal(size=(4, 1)), "b2": np.zeros(1)}
+        _, check_grads = two_layer_loss_grads(check_X, check_Y, check_p, 0.1)
+        for name in check_p:
+            def cost(value, name=name):
+                changed = dict(check_p, **{name: value})
+                return two_layer_loss_grads(check_X, check_Y, changed, 0.1)[0]
+            numeric = gradcheck.numerical_gradient(cost, check_p[name].copy())
+            print(name, gradcheck.relative_error(check_grads[name], numeric))
+    """),
+}
+
+
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 17
+    extra_variants = {"honest": HONEST}
+
+    def test_library_names_and_gradient_checks_cost_nothing(self, graded):
+        for answer_id in HONEST:
+            got, full = points(graded["honest"], answer_id)
+            assert got == full, messages(graded["honest"], answer_id)
+
+    def test_rules_are_named_when_broken(self, graded):
+        assert any("ReLU'(0) = 0" in m
+                   for m in messages(graded["wrong3"], "activation_derivatives"))
+        assert any("nnlab.functions.sigmoid_grad" in m and "without" in m
+                   for m in messages(graded["wrong4"], "activation_derivatives"))
+        assert any("must return an integer, not a float" in m
+                   for m in messages(graded["wrong3"], "count_parameters"))

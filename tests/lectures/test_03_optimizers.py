@@ -2,14 +2,17 @@
 
 Momentum, AdaGrad, RMSProp and Adam steps, the optimal GD rate and the quiz answers each get
 three typical slips (delta inside or outside the root, no bias correction, stale state) and
-one correct answer written another way.
+one correct answer written another way. The "solve it without nnlab.optim" rule is judged on
+what the answer calls: calling the library loses the points, while a debug comparison with
+nnlab.optim in the answer cell costs nothing; updating the given arrays in place loses points
+where the text asks for new arrays.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit, messages, points
 
 ASSIGNMENT = "03-optimizers"
 AUTOGRADED_POINTS = 21
@@ -73,6 +76,23 @@ ANSWERS = {
             MOMENTUM.format(v_new="beta * v - lr * g", theta_new="theta + v"),      # old v
             # PyTorch's buffer returned in place of the course's velocity
             MOMENTUM.format(v_new="beta * v + g", theta_new="theta - lr * v_new"),
+            src("""
+                def momentum_step(theta, g, v, lr, beta):
+                    v *= beta                                  # changes the caller's arrays
+                    v -= lr * g
+                    theta += v
+                    return theta, v
+            """),
+            src("""
+                from nnlab.optim import Momentum as Heavy      # the library under another name
+
+                def momentum_step(theta, g, v, lr, beta):
+                    opt = Heavy(lr, beta)
+                    params = {"p": np.array(theta, dtype=float)}
+                    opt.state["p"] = {"v": np.array(v, dtype=float)}
+                    opt.step(params, {"p": g})
+                    return params["p"], opt.state["p"]["v"]
+            """),
         ],
         src("""
             def momentum_step(theta, g, v, lr, beta):
@@ -97,6 +117,11 @@ ANSWERS = {
                            theta_new="theta - lr / (delta + np.sqrt(r)) * g"),
             ADAGRAD.format(r_new="g * g",                                    # no accumulation
                            theta_new="theta - lr / (delta + np.sqrt(r_new)) * g"),
+            src("""
+                def adagrad_step(theta, g, r, lr, delta=1e-7):
+                    r += g * g                                 # changes the caller's r
+                    return theta - lr / (delta + np.sqrt(r)) * g, r
+            """),
         ],
         ADAGRAD.format(r_new="np.add(r, np.square(g))",
                        theta_new="theta - g * lr / (np.sqrt(r_new) + delta)"),
@@ -157,7 +182,60 @@ ANSWERS = {
 WRONG = {answer_id: wrong for answer_id, (wrong, _) in ANSWERS.items()}
 ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS.items()}
 
+# Honest notebooks that must score full marks.
+DEBUG_COMPARISON = {
+    # The text invites comparing with nnlab.optim: doing so in the answer cell is not
+    # calling it from the answer.
+    "momentum_step": src("""
+        def momentum_step(theta, g, v, lr, beta):
+            v_new = beta * v - lr * g
+            return theta + v_new, v_new
 
-class TestGradingValidity(GradingValidity):
+
+        reference = optim.Momentum(lr=0.1, beta=0.9)
+        params = {"w": np.array([1.0, -2.0])}
+        reference.step(params, {"w": np.array([0.5, -1.0])})
+        mine, _ = momentum_step(np.array([1.0, -2.0]), np.array([0.5, -1.0]), np.zeros(2),
+                                0.1, 0.9)
+        print("same as nnlab.optim.Momentum:", np.allclose(mine, params["w"]))
+    """),
+    "adam_step": src("""
+        from nnlab.optim import Adam
+
+
+        def adam_step(theta, g, s, r, t, lr=0.001, rho1=0.9, rho2=0.999, delta=1e-8):
+            s = rho1 * s + (1 - rho1) * g
+            r = rho2 * r + (1 - rho2) * g * g
+            s_hat, r_hat = s / (1 - rho1**t), r / (1 - rho2**t)
+            return theta - lr * s_hat / (np.sqrt(r_hat) + delta), s, r
+
+
+        path = optim.run(Adam(0.1), lambda x: 2 * x, np.array([1.0, -1.0]), 3)
+        print("library Adam after 3 steps:", path[-1])
+    """),
+    # A numpy selection of letters: numpy string scalars arrive as plain strings.
+    "hyperparameters": src("""
+        letters = np.array(["A", "B", "C", "D", "E"])
+        learned = np.array([False, True, True, False, True])
+        hyperparameter_letters = list(letters[~learned])
+    """),
+}
+
+
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = AUTOGRADED_POINTS
+    extra_variants = {"debug_comparison": DEBUG_COMPARISON}
+
+    def test_debug_comparisons_and_numpy_answers_score_full_marks(self, graded):
+        result = graded["debug_comparison"]
+        for answer_id in DEBUG_COMPARISON:
+            got, full = points(result, answer_id)
+            assert got == full, messages(result, answer_id)
+
+    def test_calling_the_library_and_changing_inputs_are_named(self, graded):
+        in_place, library = "wrong3", "wrong4"
+        assert any("in place" in m for m in messages(graded[in_place], "momentum_step"))
+        assert any("in place" in m for m in messages(graded[in_place], "adagrad_step"))
+        assert all("nnlab.optim.Momentum" in m and "without nnlab.optim" in m
+                   for m in messages(graded[library], "momentum_step"))

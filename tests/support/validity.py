@@ -26,6 +26,9 @@ To keep the run short, variant "wrong<k>" replaces every answer by its k-th wron
 once (an exercise's tests use only that exercise's answer) and "alternatives" holds all the
 alternative answers, so a lecture needs one grading run of 3 + max(len(WRONG[a])) notebooks.
 
+A lecture whose exercises are all split into parts of at most 3 points also subclasses
+PartialCredit, whose test says so (LECTURES.md: no test cell above 3 points).
+
 grade_answer_variants(assignment, wrong, alternative, extra=None) -> {name: SubmissionResult}
     Grades "solution", "release", "alternatives", "wrong0".. and the `extra` variants
     (name -> {answer_id: source} on the solution); asserts every status is "ok".
@@ -151,3 +154,19 @@ class GradingValidity:
     def test_wrong_answer_loses_points(self, graded, answer_id, wrong_index):
         got, full = points(graded[f"wrong{wrong_index}"], answer_id)
         assert got < full, f"wrong answer {wrong_index} of {answer_id} kept all {full} points"
+
+
+MAX_TEST_CELL_POINTS = 3
+
+
+class PartialCredit:
+    """No test cell is worth more than 3 points: a larger exercise is graded in parts."""
+
+    assignment: str
+
+    def test_no_test_cell_is_worth_more_than_3_points(self):
+        cells = read_notebook(source_path(self.assignment)).cells
+        heavy = {grade_id(c): c.metadata["nbgrader"].get("points") for c in cells
+                 if is_test_cell(c)
+                 and float(c.metadata["nbgrader"].get("points", 0)) > MAX_TEST_CELL_POINTS}
+        assert not heavy, f"split these test cells into parts: {heavy}"
