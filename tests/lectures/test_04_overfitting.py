@@ -16,7 +16,7 @@ import textwrap
 import pytest
 
 from tests.support.grading import grade_all, variant
-from tests.support.validity import GradingValidity, autograded_cells, points
+from tests.support.validity import GradingValidity, PartialCredit, autograded_cells, points
 from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "04-overfitting"
@@ -233,7 +233,7 @@ EARLY_PARTS = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "
 
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = AUTOGRADED_POINTS
     extra_variants = {
@@ -265,15 +265,6 @@ class TestGradingValidity(GradingValidity):
                   if not c.needs_manual and not c.passed}
         assert not failed
         assert sum(c.points for c in autograded_cells(debug_cell)) == AUTOGRADED_POINTS
-
-    def test_no_test_cell_is_worth_more_than_three_points(self):
-        from autograder.notebooks import is_test_cell, read_notebook
-        from tests.support.grading import source_path
-
-        cells = read_notebook(source_path(ASSIGNMENT)).cells
-        worth = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
-                 for c in cells if is_test_cell(c)}
-        assert worth and max(worth.values()) <= 3, worth
 
     @pytest.mark.slow
     def test_transposed_table_loses_the_shape_and_values_but_not_the_width(self, graded):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.grading import grade_all, variant
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit
 from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "05-dropout"
@@ -215,7 +215,7 @@ print("same as nnlab:", np.allclose(mine, theirs))
 
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 13
 

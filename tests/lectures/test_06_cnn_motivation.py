@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.grading import grade_all, variant
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit
 from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "06-cnn-motivation"
@@ -283,7 +283,7 @@ RULE_PARTS = {"corr2d": ["corr2d_test"], "im2col": ["im2col_test", "im2col_test2
 
 
 
-class TestGradingValidity(GradingValidity):
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
     autograded_points = 17
 
