@@ -289,6 +289,10 @@ class TestGradingValidity(GradingValidity, PartialCredit):
         assert [gid for gid in parts if not result.cells[gid].passed] == [failing], (
             {gid: result.cells[gid].message for gid in parts})
 
+    def test_a_transposed_table_is_reported_as_such_by_the_visible_test(self):
+        with pytest.raises(AssertionError, match="transpose"):
+            visible_output(ASSIGNMENT, "cross_validate_width_test", CV_TRANSPOSED)
+
     def test_live_weights_are_caught_by_the_visible_test(self):
         """The student sees this mistake before submitting: the visible lines alone fail it."""
         live = EARLY_STOPPING.format(snapshot="net.params()", stop=">=", restore=RESTORE)

@@ -266,3 +266,21 @@ def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
     out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
     assert "format OK; the value is checked when graded" in out
     assert not err
+
+
+# Slips the student must see before submitting: (visible test cell, answer, message fragment)
+VISIBLE_CATCHES = {
+    "count_as_float": ("thinned_networks_test", WRONG["thinned_networks"][3], "exact Python int"),
+    "scale_at_test_backward_rescaled": ("dropout_layer_test2", WRONG["dropout_layer"][3],
+                                        "scale_at_test mode"),
+    "drop_for_keep_probability": ("scale_for_test_test", WRONG["scale_for_test"][1],
+                                  "KEEP probability"),
+    "weights_scaled_in_place": ("scale_for_test_test", WRONG["scale_for_test"][3], "in place"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VISIBLE_CATCHES))
+def test_the_visible_test_catches_the_slip(case):
+    test_id, answer, fragment = VISIBLE_CATCHES[case]
+    with pytest.raises(AssertionError, match=fragment):
+        visible_output(ASSIGNMENT, test_id, answer)

@@ -335,3 +335,20 @@ def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
     out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
     assert "format OK; the value is checked when graded" in out
     assert not err
+
+
+# Floats where the text asks for integers: the student sees it before submitting.
+VISIBLE_CATCHES = {
+    "param_counts": ("param_counts_test", WRONG["param_counts"][3]),
+    "conv_param_count": ("param_counts_test2", WRONG["param_counts"][3]),
+    "conv_output_size": ("conv_output_size_test", WRONG["conv_output_size"][3]),
+    "final_size": ("final_size_test", WRONG["final_size"][3]),
+    "locate_template": ("locate_template_test", WRONG["locate_template"][3]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VISIBLE_CATCHES))
+def test_the_visible_test_rejects_a_float_where_an_integer_is_asked(case):
+    test_id, answer = VISIBLE_CATCHES[case]
+    with pytest.raises(AssertionError, match="must (be|return) (an integer|integers)"):
+        visible_output(ASSIGNMENT, test_id, answer)

@@ -3,8 +3,8 @@
 visible_output(assignment, test_id, answer_source) -> (stdout, stderr)
     Runs, in a fresh namespace of this process, the import statements of the source
     notebook's locked cells, then `answer_source` (the student's answer), then the visible
-    part of test cell `test_id` (its source above `### BEGIN HIDDEN TESTS`), as a student's
-    kernel would. Returns what that test printed; an exception of the test propagates.
+    part of test cell `test_id` (its source without the hidden-test blocks, as released), as
+    a student's kernel would. Returns what that test printed; an exception of the test propagates.
 with_scratch_cell(nb, after, source) -> nb
     nb (a student notebook) with a code cell the student added, without nbgrader metadata,
     right after the cell whose grade id is `after`.
@@ -15,13 +15,15 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import re
 
 from nbformat.v4 import new_code_cell
 
 from autograder.notebooks import grade_id, is_answer_cell, is_test_cell, read_notebook
 from tests.support.grading import source_path
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                          re.S | re.M)
 
 
 def _imports(cells) -> str:
@@ -44,7 +46,7 @@ def visible_output(assignment: str, test_id: str, answer_source: str) -> tuple[s
     exec(answer_source, namespace)  # noqa: S102 - an answer written in the test module
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        exec(test.source.split(HIDDEN_BEGIN)[0], namespace)  # noqa: S102
+        exec(HIDDEN_BLOCK.sub("", test.source), namespace)  # noqa: S102
     return out.getvalue(), err.getvalue()
 
 
