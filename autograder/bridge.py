@@ -361,16 +361,27 @@ def __nnlab_bridge_install():
             return None
         raise ValueError("unknown bridge request %r" % (op,))
 
+    def harness(running):
+        # Decoding a request and encoding a reply are not the answer's calls.
+        for wire in wires.values():
+            wire.suspended = running
+
     def serve(payload):
         try:
+            harness(True)
             request = Unpickler(io.BytesIO(base64.b64decode(payload))).load()
-            reply = {"ok": encode(perform(request))}
+            harness(False)
+            result = perform(request)
+            harness(True)
+            reply = {"ok": encode(result)}
         except BaseException as error:
             try:
                 message = str(error)[:2000]
             except BaseException:
                 message = ""
             reply = {"err": [type(error).__name__, message]}
+        finally:
+            harness(False)
         try:
             return Reply(json.dumps(reply))
         except BaseException as error:

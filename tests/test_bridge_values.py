@@ -133,3 +133,37 @@ def test_trip_wire_armed_through_the_bridge_watches_the_kernel_side(kernel):
             with check.not_calling("nnlab.optim"):
                 bridge.get("via_library")(np.ones(2), np.ones(2))
     assert sys.getprofile() is None
+
+
+class _Stateful:
+    """Unpickling it runs its __setstate__: library code the harness runs, not the answer."""
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def method(self):
+        return 1
+
+
+@pytest.fixture
+def library_module():
+    module = types.ModuleType("tripwire_fixture_library")
+    _Stateful.__module__ = module.__name__
+    module._Stateful = _Stateful
+    sys.modules[module.__name__] = module
+    yield module
+    del sys.modules[module.__name__]
+    _Stateful.__module__ = __name__
+
+
+def test_decoding_arguments_in_the_kernel_is_not_a_call_of_the_answer(kernel, library_module):
+    user_ns, bridge = kernel
+    user_ns.update(honest=lambda obj: 0, uses_it=lambda obj: obj.method())
+    argument = library_module._Stateful()
+    argument.size = 3  # a non-empty state: unpickling calls __setstate__
+    with check.tripwire_backend(KernelTripwires(bridge)):
+        with check.not_calling("tripwire_fixture_library"):
+            bridge.get("honest")(argument)
+        with pytest.raises(CheckFailed, match=r"_Stateful\.method"):
+            with check.not_calling("tripwire_fixture_library"):
+                bridge.get("uses_it")(argument)

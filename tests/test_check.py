@@ -391,6 +391,14 @@ def test_shape_diagnosis_names_the_axis_but_not_the_expected_sizes():
     assert "1 axis" in d and "reshape" in d and "(2, 3)" not in d
 
 
+def test_diagnosis_survives_pickling():
+    import pickle
+
+    error = failure(check.close, [2.0, 4.0], [1.0, 2.0], name="dw")
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error) and copy.diagnosis == error.diagnosis
+
+
 def test_choice_diagnosis_never_lists_the_options():
     d = failure(check.choice, "b", ("B",), name="q").diagnosis
     assert "'B'" not in d and "q is not one of the accepted answers" in d
@@ -405,6 +413,18 @@ def test_choice_diagnosis_never_lists_the_options():
 def test_constant_factor_hint_only_where_informative(actual, expected):
     message = fails(check.close, actual, expected, rtol=1e-7)
     assert "constant factor" not in message and "mean vs sum" not in message
+
+
+def test_integer_accepts_ints_and_rejects_floats_with_a_hint():
+    check.integer(26, 26)
+    check.integer(np.int64(26), 26)
+    check.integer(7)
+    assert "not a float" in fails(check.integer, 26.0, 26, name="count")
+    assert "use int(...)" in fails(check.integer, 26.0, 26)
+    assert "not a bool" in fails(check.integer, True, 1)
+    assert "Python int" in fails(check.integer, np.int64(3), 3, python_int=True)
+    error = failure(check.integer, 25, 26, name="count")
+    assert "count is 25, expected 26" in str(error) and "26" not in error.diagnosis
 
 
 def test_format_only_prints_to_stdout_only(capfd):

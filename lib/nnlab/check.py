@@ -14,6 +14,9 @@ stderr scores zero.
         |actual - expected| <= atol + rtol * |expected| entrywise, equal shapes.
     number(actual, expected, rtol=1e-6, name="result", atol=1e-12)
         like close, but actual must be a single number.
+    integer(actual, expected=None, name="result", python_int=False)
+        actual must be an integer (an int or a NumPy integer; only an int if
+        python_int), equal to expected when one is given. A float never passes.
     shape(actual, expected_shape, name="result")
         expected_shape may contain None as a wildcard, e.g. (None, 10).
     finite(x, name="result")
@@ -51,7 +54,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["CheckFailed", "close", "number", "shape", "finite", "choice", "gradient",
+__all__ = ["CheckFailed", "close", "number", "integer", "shape", "finite", "choice", "gradient",
            "format_only", "not_calling", "unchanged"]
 
 _MAX_NESTED = 1_000_000  # entries inspected in nested lists before giving up
@@ -68,6 +71,9 @@ class CheckFailed(AssertionError):
     def __init__(self, message: str = "", diagnosis: str | None = None):
         super().__init__(message)
         self.diagnosis = diagnosis
+
+    def __reduce__(self):  # keep the diagnosis when the failure crosses a process boundary
+        return (type(self), (str(self), self.diagnosis))
 
 
 def _own(message: str) -> CheckFailed:
@@ -286,6 +292,26 @@ def number(actual, expected, rtol: float = 1e-6, name: str = "result", atol: flo
             raise _own(f"{name} should be a single number, got an array of shape {a.shape}")
         e = _as_array(expected, "expected").reshape(())
         _compare(a.reshape(()), e, rtol, atol, name)
+
+
+def integer(actual, expected=None, name: str = "result", python_int: bool = False):
+    """Assert actual is an integer, equal to `expected` (an int) when one is given.
+
+    Accepted: a Python int, and a NumPy integer scalar unless python_int is True. Not
+    accepted: bool, floats (even 26.0), arrays. Use it where the text says "an integer".
+    """
+    kinds = (int,) if python_int else (int, np.integer)
+    wanted = "a Python int" if python_int else "an integer (an int)"
+    if isinstance(actual, bool | np.bool_) or not isinstance(actual, kinds):
+        hint = ""
+        if isinstance(actual, float | np.floating):
+            hint = " -- use int(...), or // instead of / (math.pow and ** with a float give floats)"
+        elif isinstance(actual, np.integer):
+            hint = " -- convert it with int(...)"
+        raise _own(f"{name} must be {wanted}, not a {type(actual).__name__}{hint}")
+    if expected is not None and int(actual) != int(expected):
+        raise CheckFailed(f"{name} is {int(actual)}, expected {int(expected)}",
+                          diagnosis=f"{name} is not the expected integer")
 
 
 def shape(actual, expected_shape, name: str = "result"):

@@ -7,6 +7,9 @@ Contract
     ...                   # run the code under test
     first = wire.stop()   # dotted name of the first target called, or None
 
+`wire.suspended = True` stops recording until it is set back to False: the grader's kernel
+half sets it while it decodes a request and encodes a reply, which are not the answer's calls.
+
 A target is the dotted path of a module (every function, class and method defined in it or,
 for a package, in its submodules), of a class (instantiating it, or calling any of its
 methods, inherited ones included) or of a function. A path that does not name a Python
@@ -178,12 +181,13 @@ class Tripwire:
         self.targets = tuple([targets] if isinstance(targets, str) else targets)
         self._watches = resolve(self.targets)
         self._exempt = frozenset(func.__code__ for func in exempt)
+        self.suspended = False  # True while the harness itself runs (e.g. decoding a request)
         self._previous = None
         self._armed = False
         self.first: str | None = None
 
     def _profile(self, frame, event, arg):
-        if event == "call" and self.first is None:
+        if event == "call" and self.first is None and not self.suspended:
             entries = self._watches.get(frame.f_code)
             if entries is not None:
                 self.first = self._meaning(frame, entries)

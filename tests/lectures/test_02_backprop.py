@@ -289,5 +289,5 @@ class TestGradingValidity(GradingValidity, PartialCredit):
                    for m in messages(graded["wrong3"], "activation_derivatives"))
         assert any("nnlab.functions.sigmoid_grad" in m and "without" in m
                    for m in messages(graded["wrong4"], "activation_derivatives"))
-        assert any("must return an integer, not a float" in m
+        assert any("must be an integer (an int), not a float" in m
                    for m in messages(graded["wrong3"], "count_parameters"))
