@@ -270,7 +270,7 @@ def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
 
 # Slips the student must see before submitting: (visible test cell, answer, message fragment)
 VISIBLE_CATCHES = {
-    "count_as_float": ("thinned_networks_test", WRONG["thinned_networks"][3], "exact Python int"),
+    "count_as_float": ("thinned_networks_test", WRONG["thinned_networks"][3], "a Python int"),
     "scale_at_test_backward_rescaled": ("dropout_layer_test2", WRONG["dropout_layer"][3],
                                         "scale_at_test mode"),
     "drop_for_keep_probability": ("scale_for_test_test", WRONG["scale_for_test"][1],
