@@ -284,3 +284,10 @@ def test_the_visible_test_catches_the_slip(case):
     test_id, answer, fragment = VISIBLE_CATCHES[case]
     with pytest.raises(AssertionError, match=fragment):
         visible_output(ASSIGNMENT, test_id, answer)
+
+
+def test_the_visible_test_enforces_the_rule_before_submission():
+    with pytest.raises(AssertionError, match="nnlab.layers.Dropout"):
+        visible_output(ASSIGNMENT, "dropout_layer_test", LIBRARY_FORWARD)
+    # the backward part, written by hand, passes on the same answer
+    visible_output(ASSIGNMENT, "dropout_layer_test2", LIBRARY_FORWARD)

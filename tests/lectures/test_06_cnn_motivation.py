@@ -352,3 +352,11 @@ def test_the_visible_test_rejects_a_float_where_an_integer_is_asked(case):
     test_id, answer = VISIBLE_CATCHES[case]
     with pytest.raises(AssertionError, match="must (be|return) (an integer|integers)"):
         visible_output(ASSIGNMENT, test_id, answer)
+
+
+@pytest.mark.parametrize(("test_id", "answer"), [("corr2d_test", LIBRARY_CORR2D),
+                                                 ("im2col_test", LIBRARY_IM2COL),
+                                                 ("im2col_test2", LIBRARY_IM2COL)])
+def test_the_visible_test_enforces_the_rule_before_submission(test_id, answer):
+    with pytest.raises(AssertionError, match="nnlab.layers.conv"):
+        visible_output(ASSIGNMENT, test_id, answer)
