@@ -241,6 +241,7 @@ ALTERNATIVE = {answer_id: alternative for answer_id, (_, alternative) in ANSWERS
 
 class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset({"largest_stable_lr_test", "curve_labels_test"})
     autograded_points = 16
 
     def test_messages_name_the_mistake(self, graded):

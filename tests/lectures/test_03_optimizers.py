@@ -224,6 +224,8 @@ DEBUG_COMPARISON = {
 
 class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset({"gd_rate_test", "curve_match_test", "adam_t1_test",
+                                   "adam_t1_test2", "hyperparameters_test"})
     autograded_points = AUTOGRADED_POINTS
     extra_variants = {"debug_comparison": DEBUG_COMPARISON}
 

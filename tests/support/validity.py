@@ -27,7 +27,9 @@ once (an exercise's tests use only that exercise's answer) and "alternatives" ho
 alternative answers, so a lecture needs one grading run of 3 + max(len(WRONG[a])) notebooks.
 
 A lecture whose exercises are all split into parts of at most 3 points also subclasses
-PartialCredit, whose test says so (LECTURES.md: no test cell above 3 points).
+PartialCredit, whose test says so (LECTURES.md: no test cell above 3 points), and sets
+`format_only_tests` to the test cells whose visible part checks only the form of the answer:
+each must say so (check.format_only) in the student's copy, and only those may.
 
 grade_answer_variants(assignment, wrong, alternative, extra=None) -> {name: SubmissionResult}
     Grades "solution", "release", "alternatives", "wrong0".. and the `extra` variants
@@ -160,9 +162,20 @@ MAX_TEST_CELL_POINTS = 3
 
 
 class PartialCredit:
-    """No test cell is worth more than 3 points: a larger exercise is graded in parts."""
+    """No test cell is worth more than 3 points: a larger exercise is graded in parts.
+    Visible tests that check only the form of an answer say so."""
 
     assignment: str
+    format_only_tests: frozenset[str] = frozenset()
+
+    def test_visible_tests_that_check_only_the_form_say_so(self):
+        from autograder.engine import _release_cells
+
+        source = read_notebook(source_path(self.assignment))
+        saying = {grade_id(original) for original, released
+                  in zip(source.cells, _release_cells(source), strict=True)
+                  if is_test_cell(original) and "check.format_only(" in released.source}
+        assert saying == set(self.format_only_tests)
 
     def test_no_test_cell_is_worth_more_than_3_points(self):
         cells = read_notebook(source_path(self.assignment)).cells
