@@ -232,9 +232,16 @@ DEBUG_CELL = src("""
 EARLY_PARTS = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
 
 
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "diagnosis_test": 'diagnosis = {"P": "good fit", "Q": "good fit", "R": "good fit"}',
+    "peak_width_test": "peak_width = 3",
+}
+
 
 class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset(FORMAT_ONLY)
     autograded_points = AUTOGRADED_POINTS
     extra_variants = {
         "shadowed_helper": {"cross_validate_width": SHADOWED_HELPER},
@@ -307,13 +314,6 @@ class TestGradingValidity(GradingValidity, PartialCredit):
                   if not c.grade_id.startswith("cross_validate_width_test")]
         failing = [c.message for c in others if not c.passed]
         assert others and not failing, failing
-
-
-# visible test cell -> a well-formed answer whose value is wrong
-FORMAT_ONLY = {
-    "diagnosis_test": 'diagnosis = {"P": "good fit", "Q": "good fit", "R": "good fit"}',
-    "peak_width_test": "peak_width = 3",
-}
 
 
 @pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))

@@ -214,9 +214,18 @@ print("same as nnlab:", np.allclose(mine, theirs))
 """
 
 
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "expected_activation_test": "expected_train_standard = test_time_standard = 2.0",
+    "expected_activation_test2": "expected_train_inverted = test_time_inverted = 2.0",
+    "best_config_test": "best_p = 0.2\nbest_final_val_loss = 0.5",
+    "ensemble_choice_test": 'ensemble_choice = "A"',
+}
+
 
 class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset(FORMAT_ONLY)
     autograded_points = 13
 
     @pytest.fixture(scope="class")
@@ -250,15 +259,6 @@ class TestGradingValidity(GradingValidity, PartialCredit):
                   if not c.needs_manual and not c.passed}
         assert not failed
         assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 13
-
-
-# visible test cell -> a well-formed answer whose value is wrong
-FORMAT_ONLY = {
-    "expected_activation_test": "expected_train_standard = test_time_standard = 2.0",
-    "expected_activation_test2": "expected_train_inverted = test_time_inverted = 2.0",
-    "best_config_test": "best_p = 0.2\nbest_final_val_loss = 0.5",
-    "ensemble_choice_test": 'ensemble_choice = "A"',
-}
 
 
 @pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))

@@ -282,9 +282,16 @@ print("same as Conv2D:", np.allclose(corr2d(x_try, k_try), layer.forward(x_try[N
 RULE_PARTS = {"corr2d": ["corr2d_test"], "im2col": ["im2col_test", "im2col_test2"]}
 
 
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "final_size_test": "final_size = 8",
+    "equivariant_choice_test": 'equivariant_choice = "A"',
+}
+
 
 class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset(FORMAT_ONLY)
     autograded_points = 17
 
     @pytest.fixture(scope="class")
@@ -321,13 +328,6 @@ class TestGradingValidity(GradingValidity, PartialCredit):
                   if not c.needs_manual and not c.passed}
         assert not failed
         assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 17
-
-
-# visible test cell -> a well-formed answer whose value is wrong
-FORMAT_ONLY = {
-    "final_size_test": "final_size = 8",
-    "equivariant_choice_test": 'equivariant_choice = "A"',
-}
 
 
 @pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
