@@ -1,8 +1,12 @@
 """Lecture 04 (overfitting): do its autograded tests tell right answers from wrong ones?
 
 Cross-validation, the double-descent peak, the L2 and L1 penalties and early stopping each
-get three typical slips and one correct answer written another way. One more variant checks
-that redefining a function imported from nnlab cannot move the tests' reference.
+get three typical slips and one correct answer written another way. Cross-validation and early
+stopping are graded in parts, so each slip costs only its own part. More variants check that
+redefining a function imported from nnlab cannot move the tests' reference, and that a
+transposed cross-validation table is reported as a transpose and not as a wrong width. Early
+stopping must be written without nnlab.model.fit: an answer that calls it loses those parts,
+while a scratch cell comparing the loop with fit costs nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import textwrap
 import pytest
 
 from autograder import graded_figures
+from tests.support.grading import grade_all, variant
 from tests.support.keys import answer, assert_key_unreadable, wrong_keys
-from tests.support.validity import GradingValidity, autograded_cells, points
+from tests.support.validity import GradingValidity, PartialCredit, autograded_cells, points
+from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "04-overfitting"
 AUTOGRADED_POINTS = 17
@@ -193,10 +199,114 @@ SHADOWED_HELPER = src("""
 """) + "\n\n\n" + CROSS_VALIDATE.format(refold="pass", scored="val_idx", pick="argmin")
 
 
-class TestGradingValidity(GradingValidity):
+# The model solution with its table transposed: (k, len(widths)) instead of (len(widths), k).
+CV_TRANSPOSED = src("""
+    def cross_validate_width(X, y, widths, k, rng, ridge=1e-3):
+        folds = data.kfold_indices(len(X), k, rng)
+        scores = np.zeros((k, len(widths)))
+        for i, width in enumerate(widths):
+            for j, (train_idx, val_idx) in enumerate(folds):
+                a = fit_output_layer(random_relu_features(X[train_idx], width), y[train_idx],
+                                     ridge)
+                residual = random_relu_features(X[val_idx], width) @ a - y[val_idx]
+                scores[j, i] = np.mean(residual ** 2)
+        return widths[int(np.argmin(scores.mean(axis=0)))], scores
+""")
+
+
+# Early stopping handed to the library: the rule of the exercise is broken.
+CALLS_FIT = src("""
+    def fit_with_early_stopping(net, X_train, y_train, X_val, y_val, optimizer, max_epochs,
+                                patience):
+        history = model.fit(net, X_train, y_train, optimizer, epochs=max_epochs, rng=None,
+                            X_val=X_val, y_val=y_val, patience=patience)
+        return history.best_epoch, list(history.val_loss), net.get_weights()
+""")
+
+# A scratch cell the student added after the answer: their loop against the library's.
+DEBUG_CELL = src("""
+    net_a, net_b = mlp([16]), mlp([16])
+    mine = fit_with_early_stopping(net_a, X_train, y_train, X_val, y_val, optim.Adam(0.02), 100, 5)
+    theirs = model.fit(net_b, X_train, y_train, optim.Adam(0.02), epochs=100, rng=None,
+                       X_val=X_val, y_val=y_val, patience=5)
+    print("same best epoch as nnlab:", mine[0] == theirs.best_epoch)
+""")
+EARLY_PARTS = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
+
+
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "diagnosis_test": 'diagnosis = {"P": "good fit", "Q": "good fit", "R": "good fit"}',
+    "peak_width_test": "peak_width = 3",
+}
+
+
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset(FORMAT_ONLY)
     autograded_points = AUTOGRADED_POINTS
-    extra_variants = {"shadowed_helper": {"cross_validate_width": SHADOWED_HELPER}}
+    extra_variants = {
+        "shadowed_helper": {"cross_validate_width": SHADOWED_HELPER},
+        "cv_transposed": {"cross_validate_width": CV_TRANSPOSED},
+        "calls_fit": {"fit_with_early_stopping": CALLS_FIT},
+    }
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def debug_cell(cls):
+        nb = with_scratch_cell(variant(ASSIGNMENT, {}), "fit_with_early_stopping", DEBUG_CELL)
+        result = grade_all(ASSIGNMENT, {"debug_cell": nb}, workers=1)["debug_cell"]
+        assert result.status == "ok", result.message
+        return result
+
+    @pytest.mark.slow
+    def test_calling_fit_loses_the_early_stopping_parts_only(self, graded):
+        cells = graded["calls_fit"].cells
+        for gid in EARLY_PARTS:
+            assert not cells[gid].passed and "nnlab.training.fit" in cells[gid].message, (
+                cells[gid].message)
+        others = [c for gid, c in cells.items() if gid not in EARLY_PARTS and not c.needs_manual]
+        assert others and all(c.passed for c in others)
+
+    @pytest.mark.slow
+    def test_a_scratch_cell_comparing_with_fit_costs_nothing(self, debug_cell):
+        failed = {gid: c.message for gid, c in debug_cell.cells.items()
+                  if not c.needs_manual and not c.passed}
+        assert not failed
+        assert sum(c.points for c in autograded_cells(debug_cell)) == AUTOGRADED_POINTS
+
+    @pytest.mark.slow
+    def test_transposed_table_loses_the_shape_and_values_but_not_the_width(self, graded):
+        result = graded["cv_transposed"]
+        shape = result.cells["cross_validate_width_test"]
+        assert not shape.passed and "transpose" in shape.message, shape.message
+        assert not result.cells["cross_validate_width_test2"].passed
+        # The width is right; the table's orientation must not make it look wrong.
+        assert result.cells["cross_validate_width_test3"].passed
+        messages = " ".join(c.message for c in result.cells.values())
+        assert "constant factor" not in messages, messages
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize(("variant", "failing"), [
+        ("wrong0", "fit_with_early_stopping_test3"),  # never restores: only the restore part
+        ("wrong1", "fit_with_early_stopping_test2"),  # patience off by one: only the stop part
+        ("wrong2", "fit_with_early_stopping_test3"),  # live weights, not a copy: restore part
+    ])
+    def test_each_early_stopping_slip_costs_only_its_own_part(self, graded, variant, failing):
+        parts = [f"fit_with_early_stopping_test{suffix}" for suffix in ("", "2", "3")]
+        result = graded[variant]
+        assert [gid for gid in parts if not result.cells[gid].passed] == [failing], (
+            {gid: result.cells[gid].message for gid in parts})
+
+    def test_a_transposed_table_is_reported_as_such_by_the_visible_test(self):
+        with pytest.raises(AssertionError, match="transpose"):
+            visible_output(ASSIGNMENT, "cross_validate_width_test", CV_TRANSPOSED)
+
+    def test_live_weights_are_caught_by_the_visible_test(self):
+        """The student sees this mistake before submitting: the visible lines alone fail it."""
+        live = EARLY_STOPPING.format(snapshot="net.params()", stop=">=", restore=RESTORE)
+        with pytest.raises(AssertionError, match="keep a copy"):
+            visible_output(ASSIGNMENT, "fit_with_early_stopping_test3", live)
 
     @pytest.mark.slow
     def test_redefining_an_nnlab_helper_does_not_change_the_reference(self, graded):
@@ -208,6 +318,11 @@ class TestGradingValidity(GradingValidity):
         assert others and not failing, failing
 
 
+@pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
+def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
+    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
+    assert "format OK; the value is checked when graded" in out
+    assert not err
 # --------------------------------------------- the model labels are a key the grader holds
 
 # The figure is released as an image drawn from the key in the hidden test, so the answers

@@ -2,7 +2,11 @@
 
 Parameter counts, cross-correlation with stride and padding, output sizes, edge kernels,
 template matching, circular correlation and im2col each get three typical slips (flipped
-kernel, off-by-one sizes, swapped axes) and one correct answer written another way.
+kernel, off-by-one sizes, swapped axes) and one correct answer written another way. Where the
+text asks for integers, a float loses the points (the visible test says so). corr2d,
+corr2d_general and im2col must be written without nnlab.layers.conv: an answer that calls it
+loses that exercise only, and honest notebooks (a scratch cell comparing with Conv2D, a local
+variable named Conv2D) keep every point.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.grading import cells_for, grade_all, variant
-from tests.support.validity import GradingValidity
+from tests.support.validity import GradingValidity, PartialCredit
+from tests.support.visible import visible_output, with_scratch_cell
 
 ASSIGNMENT = "06-cnn-motivation"
 
@@ -110,6 +115,10 @@ WRONG = {
         # dense ignores the channel axis; conv uses k instead of k*k
         PARAM_COUNTS.format(dense="(d_in // input_shape[0]) * n_units + n_units",
                             conv="out_channels * in_channels * kernel_size + out_channels"),
+        # right values as floats, where the text asks for integers
+        PARAM_COUNTS.format(dense="float(d_in * n_units + n_units)",
+                            conv="math.pow(kernel_size, 2) * in_channels * out_channels"
+                                 " + out_channels"),
     ],
     "corr2d": [
         CORR2D.format(plus=1, kernel="k[::-1, ::-1]"),  # true convolution (flipped kernel)
@@ -120,6 +129,7 @@ WRONG = {
         CONV_OUTPUT_SIZE.format(formula="-(-(n + 2 * padding - k) // stride) + 1"),  # ceil
         CONV_OUTPUT_SIZE.format(formula="(n + padding - k) // stride + 1"),  # padding once
         CONV_OUTPUT_SIZE.format(formula="(n + 2 * padding - k) // stride"),  # missing + 1
+        CONV_OUTPUT_SIZE.format(formula="(n + 2 * padding - k) / stride + 1"),  # a float
     ],
     "corr2d_general": [
         CORR2D_GENERAL.format(pad="((padding, 0), (padding, 0))", plus=1, kernel="k"),
@@ -130,6 +140,7 @@ WRONG = {
         "final_size = 8  # pooling rounded up\n",
         "final_size = 15  # forgot the last pooling layer\n",
         "final_size = 7.5  # no floor\n",
+        "final_size = 7.0  # the right size, but a float\n",
     ],
     "edge_kernels": [
         EDGE_KERNELS.format(vertical=SOBEL_Y, horizontal=SOBEL_X),  # swapped
@@ -144,6 +155,7 @@ WRONG = {
         LOCATE_TEMPLATE.format(
             score=SSD,
             result="int(row) + template.shape[0] // 2, int(col) + template.shape[1] // 2"),
+        LOCATE_TEMPLATE.format(score=SSD, result="float(row), float(col)"),  # floats
     ],
     "circular_corr2d": [
         CIRCULAR.format(pad="((rh, rh), (rw, rw))", mode="constant", kernel="k"),  # zero pad
@@ -191,7 +203,7 @@ def corr2d_general(x, k, stride=1, padding=0):
 size = 64
 for kernel, stride, pad in [(5, 1, 0), (2, 2, 0), (3, 2, 1), (2, 2, 0)]:
     size = conv_output_size(size, kernel, stride, pad)
-final_size = float(size)
+final_size = size
 ''',
     "edge_kernels": '''
 vertical_edge_kernel = np.array([[1.0, 0.0, -1.0]] * 3)  # Prewitt, opposite sign
@@ -228,10 +240,126 @@ def im2col(x, kh, kw):
 }
 
 
-class TestGradingValidity(GradingValidity):
+# Answers handed to nnlab's convolution module: the rule of Exercises 2, 4 and 11 is broken.
+LIBRARY_CORR2D = '''
+def corr2d(x, k):
+    k = np.asarray(k, dtype=float)
+    layer = Conv2D(1, 1, k.shape, np.random.default_rng(0))
+    layer.params["W"][0, 0] = k
+    layer.params["b"][...] = 0.0
+    return layer.forward(np.asarray(x, dtype=float)[None, None])[0, 0]
+'''
+LIBRARY_IM2COL = '''
+def im2col(x, kh, kw):
+    from nnlab.layers.conv import windows
+
+    x = np.asarray(x, dtype=float)
+    out_h, out_w = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    return windows(x[None, None], kh, kw, 1, out_h, out_w).reshape(out_h * out_w, kh * kw)
+'''
+
+# Honest: a local variable named like the forbidden class.
+NAMED_LIKE_THE_LIBRARY = '''
+def corr2d(x, k):
+    x = np.asarray(x, dtype=float)
+    Conv2D = np.asarray(k, dtype=float)  # the kernel
+    kh, kw = Conv2D.shape
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * Conv2D)
+    return out
+'''
+
+# Honest: a scratch cell after the answer that compares it with the library.
+DEBUG_CELL = '''
+x_try, k_try = np.arange(25.0).reshape(5, 5), np.eye(3)
+layer = Conv2D(1, 1, 3, np.random.default_rng(0))
+layer.params["W"][0, 0] = k_try
+layer.params["b"][...] = 0.0
+print("same as Conv2D:", np.allclose(corr2d(x_try, k_try), layer.forward(x_try[None, None])[0, 0]))
+'''
+RULE_PARTS = {"corr2d": ["corr2d_test"], "im2col": ["im2col_test", "im2col_test2"]}
+
+
+# visible test cell -> a well-formed answer whose value is wrong
+FORMAT_ONLY = {
+    "final_size_test": "final_size = 8",
+    "equivariant_choice_test": 'equivariant_choice = "A"',
+}
+
+
+class TestGradingValidity(GradingValidity, PartialCredit):
     assignment, wrong, alternative = ASSIGNMENT, WRONG, ALTERNATIVE
+    format_only_tests = frozenset(FORMAT_ONLY)
     autograded_points = 17
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def rule_variants(cls):
+        solution_corr2d = CORR2D.format(plus=1, kernel="k")
+        variants = {
+            "library": variant(ASSIGNMENT, {"corr2d": LIBRARY_CORR2D, "im2col": LIBRARY_IM2COL}),
+            "named_like_the_library": variant(ASSIGNMENT, {"corr2d": NAMED_LIKE_THE_LIBRARY}),
+            "debug_cell": with_scratch_cell(variant(ASSIGNMENT, {"corr2d": solution_corr2d}),
+                                            "corr2d", DEBUG_CELL),
+        }
+        results = grade_all(ASSIGNMENT, variants, workers=2)
+        for name, result in results.items():
+            assert result.status == "ok", (name, result.message)
+        return results
+
+    @pytest.mark.slow
+    def test_calling_the_convolution_module_loses_only_those_exercises(self, rule_variants):
+        cells = rule_variants["library"].cells
+        ruled = [gid for parts in RULE_PARTS.values() for gid in parts]
+        for gid in ruled:
+            assert not cells[gid].passed and "nnlab.layers.conv" in cells[gid].message, (
+                gid, cells[gid].message)
+        others = {gid: c.message for gid, c in cells.items()
+                  if gid not in ruled and not c.needs_manual and not c.passed}
+        assert not others
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("name", ["named_like_the_library", "debug_cell"])
+    def test_honest_notebooks_score_full_marks(self, rule_variants, name):
+        result = rule_variants[name]
+        failed = {gid: c.message for gid, c in result.cells.items()
+                  if not c.needs_manual and not c.passed}
+        assert not failed
+        assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 17
+
+
+@pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
+def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
+    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
+    assert "format OK; the value is checked when graded" in out
+    assert not err
+
+
+# Floats where the text asks for integers: the student sees it before submitting.
+VISIBLE_CATCHES = {
+    "param_counts": ("param_counts_test", WRONG["param_counts"][3]),
+    "conv_param_count": ("param_counts_test2", WRONG["param_counts"][3]),
+    "conv_output_size": ("conv_output_size_test", WRONG["conv_output_size"][3]),
+    "final_size": ("final_size_test", WRONG["final_size"][3]),
+    "locate_template": ("locate_template_test", WRONG["locate_template"][3]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VISIBLE_CATCHES))
+def test_the_visible_test_rejects_a_float_where_an_integer_is_asked(case):
+    test_id, answer = VISIBLE_CATCHES[case]
+    with pytest.raises(AssertionError, match="must (be|return) (an integer|integers)"):
+        visible_output(ASSIGNMENT, test_id, answer)
+
+
+@pytest.mark.parametrize(("test_id", "answer"), [("corr2d_test", LIBRARY_CORR2D),
+                                                 ("im2col_test", LIBRARY_IM2COL),
+                                                 ("im2col_test2", LIBRARY_IM2COL)])
+def test_the_visible_test_enforces_the_rule_before_submission(test_id, answer):
+    with pytest.raises(AssertionError, match="nnlab.layers.conv"):
+        visible_output(ASSIGNMENT, test_id, answer)
 
 # ------------------------------------------------- an answer that ignores the kernel entirely
 
