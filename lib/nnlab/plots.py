@@ -25,6 +25,18 @@ PALETTE = (
 TRAIN_COLOR = PALETTE[0]
 VAL_COLOR = PALETTE[1]
 THEORY_COLOR = PALETTE[7]
+# Classes of a two-class problem: colours (and markers) distinct from train/validation's.
+CLASS_COLORS = (PALETTE[2], PALETTE[4])
+CLASS_MARKERS = ("o", "s")
+# Line styles to pair with palette colours, so lines differ by dash as well as by hue.
+DASHES = (
+    "-",
+    (0, (6, 2)),
+    (0, (1, 1.5)),
+    (0, (6, 2, 1, 2)),
+    (0, (3, 1.5)),
+    (0, (8, 2, 1, 2, 1, 2)),
+)
 
 
 def color(i: int) -> str:
