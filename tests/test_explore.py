@@ -430,7 +430,9 @@ def test_notebook_without_widget_front_end_keeps_a_static_figure_per_explorer():
     fixture = Path(__file__).parent / "browser" / "explorers.ipynb"
     notebook = nbformat.read(fixture, as_version=4)
     NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    code_cells = [
+        cell for cell in notebook.cells if cell.cell_type == "code" and "(" in cell.source
+    ]  # the explorer calls (the setup cell only imports)
     for cell in code_cells:
         assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.source
         bundles = [o["data"] for o in cell.outputs if o.output_type == "execute_result"]
@@ -700,3 +702,24 @@ def test_code_export_rebuilds_the_same_picture(build, moves):
     for name, control in explorer.controls.items():
         assert rebuilt.controls[name].value == pytest.approx(control.value), name
     assert _pictures(rebuilt) == _pictures(explorer)
+
+
+def test_idle_kernel_trains_the_other_settings_so_first_visits_are_instant(monkeypatch):
+    import asyncio
+    import time
+
+    async def scenario():
+        explorer = dropout.dropout_explorer()
+        deadline = time.monotonic() + 120
+        while explorer._warm_jobs and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return explorer
+
+    explorer = asyncio.run(scenario())
+    assert not explorer._warm_jobs, "warm-up did not finish"
+    trained = []
+    monkeypatch.setattr(dropout, "train_curves", lambda *a, **k: trained.append(a))
+    for p in dropout.P_CHOICES:
+        explorer.controls["p"].value = p
+        assert "nnlab-stale" not in explorer.view.panel_box._dom_classes
+    assert trained == []  # every p was already trained while the learner was idle

@@ -187,7 +187,7 @@ def capacity_explorer(
     all_errors = np.concatenate([np.concatenate(pair) for pair in errors.values()])
     # Show up to 30x the variance of y: beyond that a fit is simply useless.
     all_errors = np.clip(all_errors, None, 30 * np.var(y_val))
-    ax_err.set_yscale("log")
+    plots.log_scale(ax_err, "y")
     ax_err.set_ylim(max(all_errors.min() * 0.5, 1e-4), all_errors.max() * 2)
     ax_err.set_title("Error against capacity")
     ax_err.set_xlabel("polynomial degree")
@@ -206,8 +206,8 @@ def capacity_explorer(
         *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_curve.set_xscale("log")
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "x")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_xlim(1, iterations[-1])
     ax_curve.set_ylim(
         max(all_errors.min() * 0.5, 1e-4), max(all_errors.max() * 2, np.var(y_all) * 3)

@@ -74,9 +74,10 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
     X_tr, y_tr, X_val, y_val = data
     cache = {}
 
-    def result(hidden, l2):
+    def result(hidden, l2, quiet=False):
         if (hidden, l2) not in cache:
-            view.busy(f"training {hidden} hidden units with λ = {l2:g} (once; cached)…")
+            if not quiet:
+                view.busy(f"training {hidden} hidden units with λ = {l2:g} (once; cached)…")
             cache[hidden, l2] = train_network(hidden, l2, data, epochs=epochs, seed=seed + 1)
         return cache[hidden, l2]
 
@@ -96,8 +97,8 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         )
     )
     current = view.dynamic(ax_err.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_err.set_xscale("log", base=2)
-    ax_err.set_yscale("log")
+    plots.log_scale(ax_err, "x", base=2)
+    plots.log_scale(ax_err, "y")
     ax_err.set_ylim(1e-3, 10)
     ax_err.set_title("Loss against capacity (last epoch)")
     ax_err.set_xlabel("hidden units (log scale)")
@@ -115,7 +116,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_ylim(1e-3, 10)
     ax_curve.set_xlim(1, epochs)
     ax_curve.set_xlabel("epoch")
@@ -163,4 +164,11 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         update,
         call=("capacity_explorer", {"hidden": "hidden", "l2": "l2"}),
         fixed={"mode": "network"},
+        # the other λ rows, trained while the learner reads
+        warm=[
+            lambda h=h, v=v: result(h, v, quiet=True)
+            for v in L2_CHOICES
+            for h in HIDDEN_CHOICES
+            if (h, v) not in cache
+        ],
     )

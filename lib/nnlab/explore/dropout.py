@@ -106,10 +106,14 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     count = thinned_network_count(layer_sizes[1:-1])
     cache = {}
 
-    def curves(drop):
+    def curves(drop, quiet=False):
         if drop not in cache:
-            view.busy(f"training the network with p = {drop:.1f} (once; cached afterwards)…")
-            cache[drop] = train_curves(drop, data, hidden=hidden, epochs=epochs, seed=seed + 1)
+            if not quiet:
+                view.busy(f"training the network with p = {drop:.1f} (once; cached afterwards)…")
+            run = train_curves(drop, data, hidden=hidden, epochs=epochs, seed=seed + 1)
+            if quiet:
+                run["grid"] = run["predict_proba"](boundary.grid_points).reshape(boundary.shape)
+            cache[drop] = run
         return cache[drop]
 
     view = FigureView(panels=3, size=(3.7, 3.1))
@@ -152,7 +156,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
                 epochs_axis, np.ones(epochs), style, color=colour, alpha=alpha, label=name
             )
         )
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_ylim(1e-3, 10)
     ax_curve.set_xlim(1, epochs)
     ax_curve.set_xlabel("epoch")
@@ -202,6 +206,12 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         update,
         extra=[resample],
         call=("dropout_explorer", {"p": "p"}),
+        # the other p values, nearest first, trained while the learner reads
+        warm=[
+            lambda drop=drop: curves(drop, quiet=True)
+            for drop in sorted(P_CHOICES, key=lambda value: abs(value - p))
+            if drop not in cache
+        ],
     )
     resample.on_click(lambda _button: explorer.update())
     return explorer

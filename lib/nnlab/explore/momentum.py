@@ -181,7 +181,7 @@ def _single(lambdas, alpha, beta, steps, x0, kappa):
     view.dynamic(ax_path.title)
 
     # Loss split per eigendirection: f(x_k) = 1/2 λ1 x1² + 1/2 λ2 x2².
-    ax_loss.set_yscale("log")
+    plots.log_scale(ax_loss, "y")
     ax_loss.set_ylim(1e-10, 1e4)
     ax_loss.set_xlim(0, steps)
     ax_loss.set_title("Loss $f(x_k)$ split per eigendirection")
@@ -469,7 +469,7 @@ def _comparison(quiz, lambdas, alpha, steps, x0):
         resolution=120,
         title=f"Path, λ = ({lam_min:g}, {lam_max:g})",
     )
-    ax_loss.set_yscale("log")
+    plots.log_scale(ax_loss, "y")
     ax_loss.set_ylim(1e-8, 1e3)
     ax_loss.set_xlim(0, steps)
     ax_loss.set_title("Distance to the minimum")

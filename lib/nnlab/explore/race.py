@@ -159,7 +159,7 @@ def optimizer_race(
     if surface not in SURFACES:
         raise ValueError(f"surface must be one of {sorted(SURFACES)}, got {surface!r}")
 
-    view = FigureView(panels=2, size=(4.4, 3.5))
+    view = FigureView(panels=2, size=(4.1, 3.4))
     ax_path, ax_loss = view.axes
     state = {}
     path_lines, loss_lines, path_ends, loss_ends = {}, {}, {}, {}
@@ -192,7 +192,7 @@ def optimizer_race(
             )
         )
     start_marker = view.dynamic(*ax_path.plot([], [], "s", color=plots.THEORY_COLOR))
-    ax_loss.set_yscale("log")
+    plots.log_scale(ax_loss, "y")
     ax_loss.set_ylim(1e-10, 1e3)
     ax_loss.set_title("Gap to the best minimum")
     ax_loss.set_xlabel("step $k$")

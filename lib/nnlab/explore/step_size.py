@@ -162,7 +162,7 @@ def step_size_explorer(
         label=r"$(1-\eta\lambda)^{2k} f(x_0)$",
     )
     view.dynamic(loss_1d, loss_2d, theory)
-    ax_loss.set_yscale("log")
+    plots.log_scale(ax_loss, "y")
     ax_loss.set_ylim(1e-12, 1e6)
     ax_loss.set_xlim(0, steps)
     ax_loss.set_title("Loss per step (lines leave the chart)")
