@@ -153,6 +153,10 @@ def lab(tmp_path_factory):
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    # Every cell stays in the page (no virtual scrolling), so the n-th cell is the n-th node.
+    tracker = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port, token = _free_port(), os.urandom(16).hex()
     command = [
         sys.executable,
@@ -404,11 +408,11 @@ def _latencies(page, cell, steps):
     """Key press -> new picture decoded (ms), for ``steps`` ArrowRight/ArrowLeft presses."""
     handle = _visible_slider_handle(cell)
     assert handle is not None, "no visible slider"
-    handle.focus()
+    handle.scroll_into_view_if_needed()
     times = []
     for step in range(steps):
         cell.evaluate(WATCH_JS)
-        page.keyboard.press("ArrowRight" if step < (steps + 1) // 2 else "ArrowLeft")
+        handle.press("ArrowRight" if step < (steps + 1) // 2 else "ArrowLeft")
         page.wait_for_function(NEW_FRAME_JS, timeout=30_000)
         record = page.evaluate(STOP_WATCH_JS)
         times.append(min(record["frames"]) - record["keys"][0])

@@ -193,8 +193,13 @@ class _Panel:
         self.pixels = None
 
     def changed(self) -> bool:
-        """True if the panel needs drawing: no background yet, or a dynamic artist changed."""
-        return self.background is None or any(artist.stale for artist in self.dynamic)
+        """True if the panel needs drawing: no background yet, a picture shown from memory,
+        or a dynamic artist changed."""
+        return (
+            self.background is None
+            or self.pixels is None
+            or any(artist.stale for artist in self.dynamic)
+        )
 
     def draw(self) -> np.ndarray:
         """Pixels (H, W, 4) RGBA of the current state: cached background plus dynamic artists."""
@@ -323,6 +328,22 @@ class FigureView:
         self.last_render_seconds = time.perf_counter() - start
         return [bytes(image.value) for image in self.images]
 
+    def pictures(self) -> tuple:
+        """The PNG bytes every panel shows now (for Explorer's memo)."""
+        return tuple(image.value for image in self.images)
+
+    def show(self, pictures) -> None:
+        """Show remembered pictures as they are; the next render redraws every panel."""
+        for panel, png in zip(self._panels, pictures, strict=True):
+            if panel.image.value != png:
+                panel.image.value = png
+            panel.pixels = None  # compare with nothing: re-encode on the next real render
+        if self._stale:
+            self.panel_box.remove_class("nnlab-stale")
+            self._stale = False
+        if self.status.value:
+            self.status.value = ""
+
     def snapshot(self) -> tuple[bytes, int]:
         """All panels side by side as one PNG, and its CSS width (for static output)."""
         pixels = [p.pixels.view(np.uint8)[..., :3] for p in self._panels if p.pixels is not None]
@@ -350,6 +371,9 @@ class Explorer(widgets.VBox):
     Attributes: ``view`` (FigureView), ``controls`` (dict name -> widget), ``update()``
     recomputes and redraws from the current control values, ``state`` holds the last
     computed result (handy for tests and for curious students).
+    memo: True (the control values determine the picture) or a callable values -> key:
+    settings seen before are shown from memory, without computing or drawing (dragging
+    back over a range is instant); None: always recompute.
     warm: callables, each filling one cache entry (training a network for a setting not yet
     visited); in a kernel they run one at a time while the learner is not moving a control,
     so later first visits are instant. Without a running event loop (a script, a test) they
@@ -371,6 +395,7 @@ class Explorer(widgets.VBox):
         fixed=None,
         code=None,
         warm=(),
+        memo=None,
     ):
         self.title = title
         self.controls = controls
@@ -380,6 +405,10 @@ class Explorer(widgets.VBox):
         self._fixed = dict(fixed or {})
         self._code = code
         self._warm_jobs = list(warm)
+        # memo: callable values -> hashable key that fully determines the picture (or True
+        # for "the control values do"); a setting seen before is shown from memory.
+        self._memo_key = _values_key if memo is True else memo
+        self._memo = {}
         self._last_change = time.monotonic()
         self.state = None
         self._holding = False
@@ -475,6 +504,15 @@ class Explorer(widgets.VBox):
     def update(self):
         """Recompute from the current control values and redraw in place."""
         values = {name: c.value for name, c in self.controls.items() if hasattr(c, "value")}
+        key = self._memo_key(values) if self._memo_key is not None else None
+        if key is not None and key in self._memo:
+            self.state, pictures = self._memo.pop(key)
+            self._memo[key] = (self.state, pictures)  # most recently used last
+            self.error.value = ""
+            self.view.show(pictures)
+            if hasattr(self, "code_output") and self.code_output.value:
+                self._show_code()
+            return
         # Drawing creates new tick labels from rcParams, so it runs in the style too.
         with style():
             try:
@@ -485,6 +523,10 @@ class Explorer(widgets.VBox):
                 # the figure.
                 self.error.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
             self.view.render()
+        if key is not None and not self.error.value:
+            self._memo[key] = (self.state, self.view.pictures())
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))  # least recently used
         if hasattr(self, "code_output") and self.code_output.value:
             self._show_code()
 
@@ -499,6 +541,13 @@ class Explorer(widgets.VBox):
         png, css_width = self.view.snapshot()
         bundle["image/png"] = base64.b64encode(png).decode("ascii")
         return bundle, {"image/png": {"width": css_width}}
+
+
+MEMO_SIZE = 64  # remembered settings per explorer (a few MB of PNG)
+
+
+def _values_key(values: dict):
+    return tuple(sorted(values.items()))
 
 
 def _literal(value) -> str:

@@ -268,4 +268,5 @@ def capacity_explorer(
         view,
         update,
         call=("capacity_explorer", {"degree": "degree", "l2": "l2"}),
+        memo=True,
     )

@@ -164,6 +164,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         update,
         call=("capacity_explorer", {"hidden": "hidden", "l2": "l2"}),
         fixed={"mode": "network"},
+        memo=True,
         # the other λ rows, trained while the learner reads
         warm=[
             lambda h=h, v=v: result(h, v, quiet=True)

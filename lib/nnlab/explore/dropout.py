@@ -94,7 +94,6 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     if autograding():
         return placeholder("dropout_explorer")
     import ipywidgets as widgets
-    from matplotlib.collections import LineCollection
 
     from nnlab import plots
 
@@ -119,7 +118,8 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     view = FigureView(panels=3, size=(3.7, 3.1))
     ax_net, ax_curve, ax_boundary = view.axes
     positions = plots.network_positions(layer_sizes)
-    edges = view.dynamic(ax_net.add_collection(LineCollection([], colors="0.55", linewidths=0.3)))
+    # All edges as one polyline broken by NaNs: one path to draw instead of a thousand.
+    edges = view.dynamic(*ax_net.plot([], [], color="0.55", linewidth=0.3))
     all_positions = np.vstack(positions)
     unit_colors = np.array(
         [
@@ -173,6 +173,7 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         description="resample thinned network", layout=widgets.Layout(width="auto")
     )
     sample_rng = np.random.default_rng(seed + 2)
+    samples = {"drawn": 0}
     curves(0.0)
 
     def update(values):
@@ -180,7 +181,12 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         masks = sample_thinned(layer_sizes, drop, sample_rng)
         keep = [~m for m in masks]
         dropped = np.concatenate(masks)
-        edges.set_segments(plots.network_edges(positions, keep))
+        segments = plots.network_edges(positions, keep)  # (E, 2, 2)
+        gaps = np.full((len(segments), 1), np.nan)
+        edges.set_data(
+            np.hstack([segments[:, :, 0], gaps]).ravel(),
+            np.hstack([segments[:, :, 1], gaps]).ravel(),
+        )
         kept_units.set_offsets(all_positions[~dropped])
         kept_units.set_facecolors(unit_colors[~dropped])
         dropped_units.set_offsets(all_positions[dropped].reshape(-1, 2))
@@ -206,6 +212,8 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         update,
         extra=[resample],
         call=("dropout_explorer", {"p": "p"}),
+        # a setting is p and which sample of thinned network: "resample" makes a new one
+        memo=lambda values: (values["p"], samples["drawn"]),
         # the other p values, nearest first, trained while the learner reads
         warm=[
             lambda drop=drop: curves(drop, quiet=True)
@@ -213,5 +221,10 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
             if drop not in cache
         ],
     )
-    resample.on_click(lambda _button: explorer.update())
+
+    def on_resample(_button):
+        samples["drawn"] += 1
+        explorer.update()
+
+    resample.on_click(on_resample)
     return explorer

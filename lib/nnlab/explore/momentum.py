@@ -433,6 +433,7 @@ def _single(lambdas, alpha, beta, steps, x0, kappa):
         view,
         update,
         call=("momentum_explorer", {"alpha": "alpha", "beta": "beta", "kappa": "kappa"}),
+        memo=True,
     )
 
     def on_kappa(change):
@@ -564,5 +565,6 @@ def _comparison(quiz, lambdas, alpha, steps, x0):
         view,
         update,
         call=None if quiz else ("momentum_explorer", {"alpha": "alpha"}),
+        memo=None if quiz else True,
         fixed={"compare": True},
     )

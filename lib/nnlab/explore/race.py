@@ -328,6 +328,7 @@ def optimizer_race(
         view,
         update,
         code=lambda: _race_code(controls, lr_sliders),
+        memo=True,
     )
 
     # Changing the surface resets the other sliders: do it as one update, not ten.

@@ -212,6 +212,7 @@ def step_size_explorer(
         update,
         extra=[regime_key],
         call=("step_size_explorer", {"lr": "lr"}),
+        memo=True,
         fixed={"lam": lam, "x0": x0, "steps": steps, "condition": condition}
         if (lam, x0, steps, condition) != (2.0, 2.5, 20, 10.0)
         else {},
