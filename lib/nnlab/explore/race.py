@@ -306,12 +306,13 @@ def optimizer_race(
                 loss_note.xy = (len(path) - 1, shown_gap[-1])
                 loss_note.set_text(f"{name} diverged at step {k}")
             labels.append(name if k is None else f"{name}: diverged at step {k}")
-        if legend["artist"] is not None:
-            view.undynamic(legend["artist"])
-            legend["artist"].remove()
-        legend["artist"] = view.dynamic(
-            ax_loss.legend(list(loss_lines.values()), labels, loc="lower left", ncols=1)
-        )
+        if legend["artist"] is None:
+            legend["artist"] = view.dynamic(
+                ax_loss.legend(list(loss_lines.values()), labels, loc="lower left", ncols=1)
+            )
+        for text, label in zip(legend["artist"].get_texts(), labels, strict=True):
+            text.set_text(label)  # in place: the legend box fits its texts when drawn
+        legend["artist"].stale = any(t.stale for t in legend["artist"].get_texts())
         start_marker.set_data([start[0]], [start[1]])
         return {"paths": paths, "surface": chosen.name, "diverged_at": diverged}
 
