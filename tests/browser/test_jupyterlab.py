@@ -418,8 +418,9 @@ def _latencies(page, cell, steps):
     start = handle.bounding_box()
     x = start["x"] + start["width"] / 2
     y = track["y"] + track["height"] / 2
-    step = track["width"] / 12
-    if x + step * (steps + 1) // 2 > track["x"] + track["width"]:
+    # each click lands off the handle (a click on the handle itself moves nothing)
+    step = max(track["width"] / 10, start["width"] * 1.2)
+    if x + step * ((steps + 1) // 2) > track["x"] + track["width"] - 2:
         step = -step  # near the right end: walk left first
     times = []
     for i in range(steps):
@@ -430,6 +431,8 @@ def _latencies(page, cell, steps):
         record = page.evaluate(STOP_WATCH_JS)
         times.append(min(record["frames"]) - record["keys"][0])
         page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+        # the slider ignores a click while its 300 ms tap animation runs
+        page.wait_for_timeout(350)
     return times
 
 

@@ -422,7 +422,7 @@ class Explorer(widgets.VBox):
         control_box = widgets.GridBox(
             list(controls.values()),
             layout=widgets.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(270px, 1fr))",
+                grid_template_columns="repeat(auto-fill, minmax(330px, 1fr))",
                 grid_gap="2px 12px",
                 width="100%",
             ),

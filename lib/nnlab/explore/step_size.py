@@ -181,6 +181,7 @@ def step_size_explorer(
         continuous_update=True,
     )
     slider.add_class(track_class)
+    slider.layout.grid_column = "1 / -1"  # the whole row: the regime strip is its track
     swatch = "<span style='display:inline-block;width:10px;height:10px;background:{}'></span>"
     regime_key = widgets.HTML(
         regime_track_css(track_class, lam, lr_min, lr_max)
