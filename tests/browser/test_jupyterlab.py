@@ -418,15 +418,23 @@ def _latencies(page, cell, steps):
     start = handle.bounding_box()
     x = start["x"] + start["width"] / 2
     y = track["y"] + track["height"] / 2
-    # each click lands off the handle (a click on the handle itself moves nothing)
-    step = max(track["width"] / 10, start["width"] * 1.2)
+    readout = handle.locator("xpath=ancestor::*[contains(@class,'widget-slider')][1]").locator(
+        ".widget-readout"
+    )
+    # each click lands off the handle and at least one option further on a selection slider
+    step = max(track["width"] / 6, start["width"] * 1.2)
     if x + step * ((steps + 1) // 2) > track["x"] + track["width"] - 2:
         step = -step  # near the right end: walk left first
     times = []
     for i in range(steps):
         x += step if i < (steps + 1) // 2 else -step
         cell.evaluate(WATCH_JS)
+        before = readout.text_content()
         page.mouse.click(x, y)
+        if readout.text_content() == before:  # the click did not change the value
+            page.evaluate(STOP_WATCH_JS)
+            page.wait_for_timeout(350)
+            continue
         page.wait_for_function(NEW_FRAME_JS, timeout=30_000)
         record = page.evaluate(STOP_WATCH_JS)
         times.append(min(record["frames"]) - record["keys"][0])

@@ -203,7 +203,14 @@ def capacity_explorer(
         )
     )
     stop_marker = view.dynamic(
-        *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
+        *ax_curve.plot(
+            [],
+            [],
+            "v",
+            color=plots.THEORY_COLOR,
+            markersize=9,
+            label="early stop (val. rises after)",
+        )
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
     plots.log_scale(ax_curve, "x")

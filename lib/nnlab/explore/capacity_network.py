@@ -113,7 +113,14 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         *ax_curve.plot(epoch_axis, np.ones(epochs), "--", color=plots.VAL_COLOR, label="validation")
     )
     stop_marker = view.dynamic(
-        *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
+        *ax_curve.plot(
+            [],
+            [],
+            "v",
+            color=plots.THEORY_COLOR,
+            markersize=9,
+            label="early stop (val. rises after)",
+        )
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
     plots.log_scale(ax_curve, "y")
