@@ -259,7 +259,8 @@ async (index) => {
   while (true) {
     const images = [...cell.querySelectorAll(".nnlab-panels img")];
     if (images.length && images.every(i => i.src && i.complete && i.naturalWidth > 0)) {
-      await Promise.all(images.map(i => i.decode()));
+      // a panel replaced while decoding rejects: the newer picture is shown anyway
+      await Promise.all(images.map(i => i.decode().catch(() => null)));
       return performance.now() - start;
     }
     if (performance.now() > give_up) throw new Error("no figure within 60 s");

@@ -197,7 +197,7 @@ def optimizer_race(
     ax_loss.set_title("Gap to the best minimum")
     ax_loss.set_xlabel("step $k$")
     ax_loss.set_ylabel("$f(x_k) - f(x^*)$ (log scale)")
-    legend = {"artist": None}
+    legend = {"labels": None}
 
     def draw_surface(name):
         """Static part: contours and limits of the chosen surface (rebuilds the background)."""
@@ -306,13 +306,13 @@ def optimizer_race(
                 loss_note.xy = (len(path) - 1, shown_gap[-1])
                 loss_note.set_text(f"{name} diverged at step {k}")
             labels.append(name if k is None else f"{name}: diverged at step {k}")
-        if legend["artist"] is None:
-            legend["artist"] = view.dynamic(
-                ax_loss.legend(list(loss_lines.values()), labels, loc="lower left", ncols=1)
-            )
-        for text, label in zip(legend["artist"].get_texts(), labels, strict=True):
-            text.set_text(label)  # in place: the legend box fits its texts when drawn
-        legend["artist"].stale = any(t.stale for t in legend["artist"].get_texts())
+        # The legend is static (drawn once per panel background): it changes only when a
+        # run starts or stops diverging, and redrawing its text on every update was the
+        # largest part of a slider update.
+        if legend["labels"] != labels:
+            ax_loss.legend(list(loss_lines.values()), labels, loc="lower left", ncols=1)
+            legend["labels"] = labels
+            view.invalidate(ax_loss)
         start_marker.set_data([start[0]], [start[1]])
         return {"paths": paths, "surface": chosen.name, "diverged_at": diverged}
 
