@@ -74,7 +74,15 @@ TARGET_DRAG_FPS = 10.0
 INPUT_STEPS = 6
 DRAG_SECONDS = 1.2
 # Console messages that are not errors of ours, each with the reason it is harmless.
-BENIGN_CONSOLE = {}
+BENIGN_CONSOLE = {
+    "lab": {},
+    "notebook7": {
+        "Cannot read properties of undefined (reading 'schema')": (
+            "Notebook 7 (with the installed server extensions) raises it while opening any "
+            "notebook, before a cell runs; seen with an unexecuted notebook and no user settings"
+        ),
+    },
+}
 
 
 def chromium_path() -> str | None:
@@ -489,8 +497,9 @@ def _launch(playwright, console_errors, dpr):
     return browser, page
 
 
-def _assert_console_clean(console_errors):
-    unexplained = [e for e in console_errors if not any(k in e for k in BENIGN_CONSOLE)]
+def _assert_console_clean(console_errors, front_end="lab"):
+    benign = BENIGN_CONSOLE[front_end]
+    unexplained = [e for e in console_errors if not any(k in e for k in benign)]
     assert not unexplained, f"browser console errors: {unexplained}"
 
 
@@ -581,7 +590,7 @@ def test_explorers_are_legible_and_follow_the_hand(lab, front_end):
         print(table)
     all_latencies = [t for values in latencies.values() for t in values]
     median, p95 = statistics.median(all_latencies), _percentile(all_latencies, 0.95)
-    _assert_console_clean(console_errors)
+    _assert_console_clean(console_errors, front_end)
     assert median <= TARGET_MEDIAN_MS, f"median input->picture {median:.0f} ms"
     assert p95 <= TARGET_P95_MS, f"95th percentile input->picture {p95:.0f} ms"
     slow = {n: s for n, s in first_render.items() if s > TARGET_FIRST_RENDER_S}
