@@ -5,10 +5,12 @@ Usage: python bench/widgets.py [--rounds N]
 For each explorer: build it (timed: the first render), then move one or more controls
 through a list of values N times, exactly as a slider does (setting the widget's value runs
 compute + redraw + PNG encode of the panels that changed). The first round is the "first
-visit" (per-setting caches empty: a dropout p trains its network, a network size trains);
-the remaining rounds are the steady state a student feels when dragging back and forth
-("warm"). Columns: first render seconds; median and 95th percentile of first-visit and of
-warm updates (ms); kB sent per update (the changed panels only).
+visit" (every setting new: computed and drawn; a dropout p or a network size trains, since a
+script has no idle kernel to pre-train them); the remaining rounds revisit the same settings,
+the steady state a student feels when dragging back and forth ("warm": settings seen before
+are shown from memory, except the convolution explorer's, which are redrawn).
+Columns: first render seconds; median and 95th percentile of first-visit and of warm
+updates (ms); kB sent per update (the changed panels only).
 The last line is a summary against the targets: warm median <= 50 ms, warm p95 <= 150 ms,
 first render <= 1 s. In the browser add the round trip (see tests/browser).
 """
