@@ -83,9 +83,8 @@ def _check_nested(obj, name: str) -> None:
         elif isinstance(item, np.ndarray):
             dtype = np.ndarray.view(item, np.ndarray).dtype  # not a subclass's own .dtype
             if dtype.kind not in "biuf":
-                raise CheckFailed(
-                    f"{name} must hold real numbers, but it contains an array of dtype {dtype}"
-                )
+                raise CheckFailed(f"{name} must hold real numbers, but it contains an array of "
+                                  f"dtype {dtype}")
         elif isinstance(item, complex | np.complexfloating):
             raise CheckFailed(f"{name} contains a complex number ({item!r}); expected real numbers")
         elif not _is_plain_number(item):
@@ -96,17 +95,15 @@ def _check_nested(obj, name: str) -> None:
                 hint = " -- for a graph Value compare its .data"
             elif isinstance(item, str):
                 hint = " -- remove the quotes to give a number"
-            raise CheckFailed(
-                f"{name} must be a number or an array of numbers, got {_describe(item)}{hint}"
-            )
+            raise CheckFailed(f"{name} must be a number or an array of numbers, "
+                              f"got {_describe(item)}{hint}")
 
 
 def _as_array(obj, name: str) -> np.ndarray:
     """Type-check obj, then copy it into a new float64 ndarray (never trusting obj)."""
     if obj is None:
-        raise CheckFailed(
-            f"{name} is None -- did you forget a `return`, or leave a cell unfinished?"
-        )
+        raise CheckFailed(f"{name} is None -- did you forget a `return`, "
+                          "or leave a cell unfinished?")
     _check_nested(obj, name)
     try:
         with warnings.catch_warnings():
@@ -117,11 +114,9 @@ def _as_array(obj, name: str) -> np.ndarray:
             else:
                 arr = np.array(obj, dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - any failure here is the student's input
-        raise CheckFailed(
-            f"{name} could not be read as an array of numbers "
-            f"({type(exc).__name__}: {exc}); ragged nested lists are a "
-            "common cause"
-        ) from None
+        raise CheckFailed(f"{name} could not be read as an array of numbers "
+                          f"({type(exc).__name__}: {exc}); ragged nested lists are a "
+                          "common cause") from None
     return arr
 
 
@@ -148,22 +143,20 @@ def _nonfinite_message(name: str, arr: np.ndarray) -> str | None:
         bad = test(arr)
         if np.any(bad):
             first = np.argwhere(bad)[0] if arr.ndim else ()
-            return (
-                f"{name} contains {label}{_fmt_index(first)} ({int(np.sum(bad))} of "
-                f"{arr.size} entries) -- look for log(0), 0/0, exp overflow or a "
-                "learning rate that is too large"
-            )
+            return (f"{name} contains {label}{_fmt_index(first)} ({int(np.sum(bad))} of "
+                    f"{arr.size} entries) -- look for log(0), 0/0, exp overflow or a "
+                    "learning rate that is too large")
     return None
 
 
-def _compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, name: str) -> None:
+def _compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
+             name: str) -> None:
     if actual.shape != expected.shape:
         raise CheckFailed(_shape_message(name, actual.shape, expected.shape))
     expected_nonfinite = ~np.isfinite(expected)
     if np.any(expected_nonfinite):
-        same = np.array_equal(
-            actual[expected_nonfinite], expected[expected_nonfinite], equal_nan=True
-        )
+        same = np.array_equal(actual[expected_nonfinite], expected[expected_nonfinite],
+                              equal_nan=True)
         if not same:
             raise CheckFailed(f"{name} should have NaN/inf exactly where the expected value has")
         mask = ~expected_nonfinite
@@ -183,11 +176,9 @@ def _compare(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
     rel = abs(a - e) / abs(e) if e != 0 else float("inf")
     where = _fmt_index(worst) if actual.ndim else ""
     count = f"{int(np.sum(bad))} of {bad.size} entries differ; " if actual.size > 1 else ""
-    msg = (
-        f"{name} is not close to the expected value: {count}worst{where}: got {a:.10g}, "
-        f"expected {e:.10g} (relative error {rel:.2e}, tolerance rtol={rtol:.0e}, "
-        f"atol={atol:.0e})"
-    )
+    msg = (f"{name} is not close to the expected value: {count}worst{where}: got {a:.10g}, "
+           f"expected {e:.10g} (relative error {rel:.2e}, tolerance rtol={rtol:.0e}, "
+           f"atol={atol:.0e})")
     msg += _factor_hint(actual[mask], expected[mask])
     raise CheckFailed(msg)
 
@@ -203,10 +194,8 @@ def _factor_hint(actual: np.ndarray, expected: np.ndarray) -> str:
         return ""
     if np.isclose(ratio, -1.0):
         return " -- every entry has the wrong sign"
-    return (
-        f" -- every entry is {ratio:.6g} x the expected one: a missing constant "
-        "factor (1/2, 1/N, mean vs sum)?"
-    )
+    return (f" -- every entry is {ratio:.6g} x the expected one: a missing constant "
+            "factor (1/2, 1/N, mean vs sum)?")
 
 
 def close(actual, expected, rtol: float = 1e-6, atol: float = 1e-8, name: str = "result"):
@@ -222,7 +211,8 @@ def number(actual, expected, rtol: float = 1e-6, name: str = "result", atol: flo
     with _quiet():
         a = _as_array(actual, name)
         if a.size != 1:
-            raise CheckFailed(f"{name} should be a single number, got an array of shape {a.shape}")
+            raise CheckFailed(f"{name} should be a single number, got an array of shape "
+                              f"{a.shape}")
         e = _as_array(expected, "expected").reshape(())
         _compare(a.reshape(()), e, rtol, atol, name)
 
@@ -240,9 +230,8 @@ def shape(actual, expected_shape, name: str = "result"):
         else:
             concrete = tuple(1 if w is None else w for w in want)
         message = _shape_message(name, got, concrete)
-        raise CheckFailed(
-            message.replace(f"expected shape {concrete}", f"expected shape {want}", 1)
-        )
+        raise CheckFailed(message.replace(f"expected shape {concrete}",
+                                          f"expected shape {want}", 1))
 
 
 def finite(x, name: str = "result"):
@@ -262,14 +251,11 @@ def choice(answer, options, name: str = "answer"):
     answer = str.__str__(answer)  # a plain str copy: a str subclass cannot fake equality
     if answer in options:
         return
-    near = [
-        o for o in options if isinstance(o, str) and o.strip().lower() == answer.strip().lower()
-    ]
+    near = [o for o in options if isinstance(o, str) and o.strip().lower()
+            == answer.strip().lower()]
     if near:
-        raise CheckFailed(
-            f"{required}; got {answer!r} -- did you mean {near[0]!r}? "
-            "(exact spelling and case matter)"
-        )
+        raise CheckFailed(f"{required}; got {answer!r} -- did you mean {near[0]!r}? "
+                          "(exact spelling and case matter)")
     if not answer.strip():
         raise CheckFailed(f"{required}; the answer is still empty")
     raise CheckFailed(f"{required}; got {answer!r}")
@@ -289,9 +275,8 @@ def gradient(f, x, analytic, rtol: float = 1e-6, name: str = "gradient"):
             try:
                 analytic = analytic(point.copy())
             except Exception as exc:  # noqa: BLE001 - report the student's error as a check
-                raise CheckFailed(
-                    f"computing the analytic {name} raised {type(exc).__name__}: {exc}"
-                ) from exc
+                raise CheckFailed(f"computing the analytic {name} raised "
+                                  f"{type(exc).__name__}: {exc}") from exc
         grad = _as_array(analytic, name)
 
         def scalar_f(z):

@@ -38,17 +38,8 @@ from importlib import resources
 import numpy as np
 
 __all__ = [
-    "linear_regression",
-    "polynomial_1d",
-    "xor",
-    "circles",
-    "moons",
-    "spirals",
-    "blobs",
-    "train_val_split",
-    "kfold_indices",
-    "sample_image",
-    "digits",
+    "linear_regression", "polynomial_1d", "xor", "circles", "moons", "spirals", "blobs",
+    "train_val_split", "kfold_indices", "sample_image", "digits",
 ]
 
 
@@ -60,10 +51,8 @@ def _check_n(n, minimum: int = 1) -> int:
 
 def _check_rng(rng) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "rng must be a np.random.Generator, e.g. np.random.default_rng(0); "
-            f"got {type(rng).__name__}"
-        )
+        raise TypeError("rng must be a np.random.Generator, e.g. np.random.default_rng(0); "
+                        f"got {type(rng).__name__}")
     return rng
 
 
@@ -95,9 +84,8 @@ def linear_regression(n, rng, d: int = 1, noise: float = 0.1, bias: float = 0.0)
     return X, y, w_true
 
 
-def polynomial_1d(
-    n, rng, noise: float = 0.2, degree_true: int = 3, return_coefficients: bool = False
-):
+def polynomial_1d(n, rng, noise: float = 0.2, degree_true: int = 3,
+                  return_coefficients: bool = False):
     """y = p(x) + noise * N(0, 1) with a random polynomial p of degree `degree_true`.
 
     x: (n,) uniform in [-1, 1], sorted (so plots can draw lines through it); y: (n,).
@@ -187,9 +175,8 @@ def blobs(n, rng, centers=3, std: float = 1.0):
     else:
         centres = np.asarray(centers, dtype=np.float64)
         if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
-            raise ValueError(
-                f"centers must be an int or an array of shape (k, 2), got shape {centres.shape}"
-            )
+            raise ValueError(f"centers must be an int or an array of shape (k, 2), "
+                             f"got shape {centres.shape}")
     y = _balanced_labels(n, len(centres), rng)
     return centres[y] + std * rng.standard_normal((n, 2)), y
 
@@ -207,9 +194,8 @@ def train_val_split(X, y, val_fraction, rng):
     """
     X, y, rng = np.asarray(X), np.asarray(y), _check_rng(rng)
     if X.ndim == 0 or len(X) != len(y):
-        raise ValueError(
-            f"X and y must have the same number of rows, got shapes {X.shape} and {y.shape}"
-        )
+        raise ValueError(f"X and y must have the same number of rows, got shapes "
+                         f"{X.shape} and {y.shape}")
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction!r}")
     n = len(X)

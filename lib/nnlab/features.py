@@ -58,7 +58,8 @@ def random_relu_features(X, width, seed=0) -> np.ndarray:
     width = _check_integer(width, "width", 1)
     seed = _check_integer(seed, "seed", 0)
     if X.shape[1] == 0:
-        raise ValueError(f"X must have at least one feature (column), got shape {X.shape}")
+        raise ValueError("X must have at least one feature (column), got shape "
+                         f"{X.shape}")
     d = X.shape[1]
     rng = np.random.default_rng(seed)
     # std 2 / sqrt(d) keeps the pre-activations of order 1 for inputs in [-1, 1]^d
@@ -81,9 +82,8 @@ def fit_output_layer(H, y, ridge) -> np.ndarray:
     if y.ndim not in (1, 2):
         raise ValueError(f"y must have shape (n,) or (n, k), got shape {y.shape}")
     if len(y) != len(H):
-        raise ValueError(
-            f"H and y must have the same number of rows (examples), got {len(H)} and {len(y)}"
-        )
+        raise ValueError(f"H and y must have the same number of rows (examples), got "
+                         f"{len(H)} and {len(y)}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or infinite values")
     if isinstance(ridge, bool) or not isinstance(ridge, int | float | np.integer | np.floating):

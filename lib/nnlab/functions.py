@@ -38,21 +38,10 @@ import numpy as np
 
 __all__ = [
     "NonFiniteInputError",
-    "sigmoid",
-    "sigmoid_grad",
-    "tanh",
-    "tanh_grad",
-    "relu",
-    "relu_grad",
-    "logsumexp",
-    "softmax",
-    "log_softmax",
-    "half_squared_error",
-    "squared_error",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "softmax_cross_entropy",
-    "hinge_loss",
+    "sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad",
+    "logsumexp", "softmax", "log_softmax",
+    "half_squared_error", "squared_error", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "softmax_cross_entropy", "hinge_loss",
 ]
 
 # Probabilities are clipped this far from 0 and 1 so log() stays finite.
@@ -101,9 +90,8 @@ def _require_finite(arr: np.ndarray, name: str) -> None:
 
 def _batch_size(arr: np.ndarray, name: str) -> int:
     if arr.ndim == 0 or arr.shape[0] == 0:
-        raise ValueError(
-            f"{name} must have a batch axis with at least one example, got shape {arr.shape}"
-        )
+        raise ValueError(f"{name} must have a batch axis with at least one example, "
+                         f"got shape {arr.shape}")
     return arr.shape[0]
 
 
@@ -118,10 +106,8 @@ def _same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
 def _int_labels(y, n: int, num_classes: int) -> np.ndarray:
     y_arr = np.asarray(y)
     if y_arr.ndim != 1 or y_arr.shape[0] != n:
-        raise ValueError(
-            f"labels y must have shape ({n},) to match scores with {n} rows, "
-            f"got shape {y_arr.shape}"
-        )
+        raise ValueError(f"labels y must have shape ({n},) to match scores with {n} rows, "
+                         f"got shape {y_arr.shape}")
     if y_arr.dtype.kind == "b" or y_arr.dtype.kind not in "iuf":
         raise ValueError(f"labels y must be integers, got dtype {y_arr.dtype}")
     if y_arr.dtype.kind == "f":
@@ -133,9 +119,8 @@ def _int_labels(y, n: int, num_classes: int) -> np.ndarray:
     labels = y_arr.astype(np.int64)
     if np.any((labels < 0) | (labels >= num_classes)):
         bad = labels[(labels < 0) | (labels >= num_classes)][0]
-        raise ValueError(
-            f"labels y must lie in [0, {num_classes}) for {num_classes} classes, found {bad}"
-        )
+        raise ValueError(f"labels y must lie in [0, {num_classes}) for {num_classes} classes, "
+                         f"found {bad}")
     return labels
 
 
@@ -275,10 +260,8 @@ def binary_cross_entropy(p, y):
     _require_finite(probs, "p")
     t = _binary_targets(probs, y, "p")
     if np.any((probs < 0) | (probs > 1)):
-        raise ValueError(
-            "p must be probabilities in [0, 1]; pass logits to "
-            "binary_cross_entropy_with_logits instead"
-        )
+        raise ValueError("p must be probabilities in [0, 1]; pass logits to "
+                         "binary_cross_entropy_with_logits instead")
     q = np.clip(probs, PROB_EPS, 1.0 - PROB_EPS)
     loss = -np.sum(t * np.log(q) + (1.0 - t) * np.log1p(-q)) / n
     dp = (q - t) / (q * (1.0 - q)) / n

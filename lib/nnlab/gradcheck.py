@@ -40,10 +40,8 @@ _TINY = np.finfo(np.float64).tiny
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of scalar f at x; x any shape -> array shaped like x."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        raise TypeError(
-            "numerical_gradient needs x as a float64 numpy array "
-            "(it perturbs x in place); use x.astype(np.float64)"
-        )
+        raise TypeError("numerical_gradient needs x as a float64 numpy array "
+                        "(it perturbs x in place); use x.astype(np.float64)")
     if not h > 0:
         raise ValueError(f"step h must be positive, got {h}")
     grad = np.zeros_like(x)
@@ -106,10 +104,8 @@ class GradCheckReport:
             if bad:
                 lines.append(f"    disagrees at {len(bad)} of {analytic.size} entries:")
                 for index in bad[:5]:
-                    lines.append(
-                        f"      index {index}: analytic {analytic[index]:+.6e}, "
-                        f"numeric {numeric[index]:+.6e}"
-                    )
+                    lines.append(f"      index {index}: analytic {analytic[index]:+.6e}, "
+                                 f"numeric {numeric[index]:+.6e}")
                 if len(bad) > 5:
                     lines.append(f"      ... and {len(bad) - 5} more")
         return "\n".join(lines)
@@ -120,26 +116,21 @@ class GradCheckReport:
 def _compare(report: GradCheckReport, name: str, analytic, numeric) -> None:
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != numeric.shape:
-        raise ValueError(
-            f"gradient for {name!r} has shape {analytic.shape}, "
-            f"but {name!r} itself has shape {numeric.shape}"
-        )
+        raise ValueError(f"gradient for {name!r} has shape {analytic.shape}, "
+                         f"but {name!r} itself has shape {numeric.shape}")
     report.analytic[name] = analytic
     report.numeric[name] = numeric
     report.max_error[name] = relative_error(analytic, numeric)
     diff = np.abs(analytic - numeric)
-    report.worst[name] = (
-        tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape)) if diff.size else ()
-    )
+    report.worst[name] = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape)) \
+        if diff.size else ()
     scale = max(float(np.max(np.abs(analytic) + np.abs(numeric))), _TINY) if diff.size else 1.0
-    report.mismatches[name] = [
-        tuple(int(i) for i in idx) for idx in np.argwhere(diff > report.tol * scale)
-    ]
+    report.mismatches[name] = [tuple(int(i) for i in idx)
+                               for idx in np.argwhere(diff > report.tol * scale)]
 
 
-def check_layer(
-    layer, x, h: float = 1e-6, seed: int = 0, tol: float = 1e-7, train: bool = True
-) -> GradCheckReport:
+def check_layer(layer, x, h: float = 1e-6, seed: int = 0, tol: float = 1e-7,
+                train: bool = True) -> GradCheckReport:
     """Compare a layer's backward with numerical gradients.
 
     layer: object with forward(x, train=...), backward(dout), params, grads.

@@ -357,7 +357,9 @@ def draw(value: Value, ax=None):
         raise TypeError(f"draw(value): expected a Value, got {type(value).__name__}")
     depth, row, order = _layout(value)
     n_columns = max(depth.values()) + 1
-    n_rows = max(sum(1 for n in order if depth[id(n)] == d) for d in range(n_columns))
+    n_rows = max(
+        sum(1 for n in order if depth[id(n)] == d) for d in range(n_columns)
+    )
 
     box_w, box_h = 1.5, 0.8
     col_step, row_step = 2.6, 1.2
@@ -372,45 +374,26 @@ def draw(value: Value, ax=None):
         x, y = centre(node)
         ax.add_patch(
             FancyBboxPatch(
-                (x - box_w / 2, y - box_h / 2),
-                box_w,
-                box_h,
-                boxstyle="round,pad=0.02",
-                facecolor="#eef3fb",
-                edgecolor="#34495e",
-                lw=1,
+                (x - box_w / 2, y - box_h / 2), box_w, box_h,
+                boxstyle="round,pad=0.02", facecolor="#eef3fb", edgecolor="#34495e", lw=1,
             )
         )
         lines = ([node.label] if node.label else []) + [
-            f"data {_fmt(node.data)}",
-            f"grad {_fmt(node.grad)}",
+            f"data {_fmt(node.data)}", f"grad {_fmt(node.grad)}"
         ]
         ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8, family="monospace")
         if node.op:
             ox, oy = x - col_step / 2, y
             ax.add_patch(Circle((ox, oy), 0.3, facecolor="#fdebd0", edgecolor="#a04000", lw=1))
-            ax.text(
-                ox,
-                oy,
-                _OP_SYMBOLS.get(node.op, node.op),
-                ha="center",
-                va="center",
-                fontsize=8 if len(node.op) > 3 else 10,
-            )
-            ax.annotate(
-                "",
-                xy=(x - box_w / 2, y),
-                xytext=(ox + 0.3, oy),
-                arrowprops=dict(arrowstyle="->", color="#555555", lw=1),
-            )
+            ax.text(ox, oy, _OP_SYMBOLS.get(node.op, node.op), ha="center", va="center",
+                    fontsize=8 if len(node.op) > 3 else 10)
+            ax.annotate("", xy=(x - box_w / 2, y), xytext=(ox + 0.3, oy),
+                        arrowprops=dict(arrowstyle="->", color="#555555", lw=1))
             for child in node.children:
                 cx, cy = centre(child)
-                ax.annotate(
-                    "",
-                    xy=(ox - 0.3, oy),
-                    xytext=(cx + box_w / 2, cy),
-                    arrowprops=dict(arrowstyle="->", color="#555555", lw=1, shrinkA=0, shrinkB=2),
-                )
+                ax.annotate("", xy=(ox - 0.3, oy), xytext=(cx + box_w / 2, cy),
+                            arrowprops=dict(arrowstyle="->", color="#555555", lw=1,
+                                            shrinkA=0, shrinkB=2))
 
     xs = [centre(n)[0] for n in order]
     ys = [centre(n)[1] for n in order]

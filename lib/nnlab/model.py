@@ -111,19 +111,13 @@ class Sequential:
 
     def params(self) -> dict[str, np.ndarray]:
         """Flat dict "i.name" -> parameter array (the layer's own array, not a copy)."""
-        return {
-            f"{i}.{name}": p
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.params.items()
-        }
+        return {f"{i}.{name}": p for i, layer in enumerate(self.layers)
+                for name, p in layer.params.items()}
 
     def grads(self) -> dict[str, np.ndarray]:
         """Flat dict "i.name" -> gradient from the last backward (same keys as params())."""
-        return {
-            f"{i}.{name}": g
-            for i, layer in enumerate(self.layers)
-            for name, g in layer.grads.items()
-        }
+        return {f"{i}.{name}": g for i, layer in enumerate(self.layers)
+                for name, g in layer.grads.items()}
 
     def penalty(self, l1: float = 0.0, l2: float = 0.0) -> float:
         """l1 * sum|W| + (l2/2) * sum W^2 over all weight matrices "W" (biases excluded)."""
@@ -136,7 +130,8 @@ class Sequential:
                     total += 0.5 * l2 * float(np.sum(p * p))
         return total
 
-    def loss(self, X, y, loss="softmax_ce", l1: float = 0.0, l2: float = 0.0, train: bool = True):
+    def loss(self, X, y, loss="softmax_ce", l1: float = 0.0, l2: float = 0.0,
+             train: bool = True):
         """Regularised loss and its gradient for every parameter.
 
         X (N, ...), y as the loss expects.  Returns (loss float, grads dict keyed like

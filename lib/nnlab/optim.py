@@ -122,9 +122,8 @@ class Optimizer:
                 )
 
     def __repr__(self) -> str:
-        args = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if k != "state" and not k.startswith("_")
-        )
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state"
+                         and not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
 
@@ -174,7 +173,9 @@ class _LookaheadMixin:
                 )
             state = self.state.setdefault(name, {})
             if "anchor" in state:
-                raise RuntimeError(f"lookahead called twice for {name!r} without a step in between")
+                raise RuntimeError(
+                    f"lookahead called twice for {name!r} without a step in between"
+                )
             v = state.setdefault("v", np.zeros_like(theta))
             if v.shape != theta.shape:
                 raise ValueError(
@@ -306,9 +307,8 @@ class Adam(Optimizer):
     The step count t is kept per parameter name.
     """
 
-    def __init__(
-        self, lr: float = 0.001, rho1: float = 0.9, rho2: float = 0.999, delta: float = 1e-8
-    ):
+    def __init__(self, lr: float = 0.001, rho1: float = 0.9, rho2: float = 0.999,
+                 delta: float = 1e-8):
         super().__init__(lr)
         self.rho1 = _unit_interval("rho1", rho1)
         self.rho2 = _unit_interval("rho2", rho2)

@@ -46,7 +46,7 @@ class Surface:
 
     def __init__(self, name, fn, grad_fn, bounds, minima=(), saddle_points=()):
         self.name = name
-        self._fn = fn  # (x, y) arrays -> values
+        self._fn = fn          # (x, y) arrays -> values
         self._grad_fn = grad_fn  # (x, y) arrays -> (gx, gy)
         self.bounds = tuple(tuple(float(v) for v in b) for b in bounds)
         self.minima = [tuple(float(v) for v in m) for m in minima]
@@ -105,13 +105,8 @@ class Quadratic(Surface):
             return self.A[0, 0] * x + self.A[0, 1] * y, self.A[1, 0] * x + self.A[1, 1] * y
 
         reach = 2.0  # plotting window [-2, 2]^2: wide enough to show the elongated bowl
-        super().__init__(
-            f"quadratic (condition number {lam.max() / lam.min():g})",
-            fn,
-            grad_fn,
-            bounds=((-reach, reach), (-reach, reach)),
-            minima=[(0.0, 0.0)],
-        )
+        super().__init__(f"quadratic (condition number {lam.max() / lam.min():g})", fn, grad_fn,
+                         bounds=((-reach, reach), (-reach, reach)), minima=[(0.0, 0.0)])
 
     @property
     def condition_number(self) -> float:
@@ -158,10 +153,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
         return -2.0 * (a - x) - 4.0 * b * x * (y - x * x), 2.0 * b * (y - x * x)
 
     # The classic window, widened when (a, a^2) would fall outside it.
-    bounds = (
-        (min(-2.0, a - 1.5), max(2.0, a + 1.5)),
-        (min(-1.0, a * a - 2.0), max(3.0, a * a + 1.5)),
-    )
+    bounds = ((min(-2.0, a - 1.5), max(2.0, a + 1.5)),
+              (min(-1.0, a * a - 2.0), max(3.0, a * a + 1.5)))
     return Surface("rosenbrock", fn, grad_fn, bounds=bounds, minima=[(a, a * a)])
 
 
@@ -179,14 +172,8 @@ def saddle() -> Surface:
         return 2.0 * x, -2.0 * y + y**3
 
     root2 = np.sqrt(2.0)
-    return Surface(
-        "saddle",
-        fn,
-        grad_fn,
-        bounds=((-2.0, 2.0), (-2.5, 2.5)),
-        minima=[(0.0, -root2), (0.0, root2)],
-        saddle_points=[(0.0, 0.0)],
-    )
+    return Surface("saddle", fn, grad_fn, bounds=((-2.0, 2.0), (-2.5, 2.5)),
+                   minima=[(0.0, -root2), (0.0, root2)], saddle_points=[(0.0, 0.0)])
 
 
 # Per-axis quartic q(t) = (t^4 - 4 t^2 + c t) / 4: two wells whose depths differ by the tilt c.
@@ -218,11 +205,5 @@ def local_minima() -> Surface:
     minima = [(x, y) for x in min_x for y in min_y]
     minima.sort(key=lambda m: fn(*m))  # global minimum first
     saddles = [(x, y) for x in min_x for y in max_y] + [(x, y) for x in max_x for y in min_y]
-    return Surface(
-        "local minima",
-        fn,
-        grad_fn,
-        bounds=((-2.5, 2.5), (-2.5, 2.5)),
-        minima=minima,
-        saddle_points=saddles,
-    )
+    return Surface("local minima", fn, grad_fn, bounds=((-2.5, 2.5), (-2.5, 2.5)),
+                   minima=minima, saddle_points=saddles)

@@ -90,7 +90,7 @@ def evaluate(model, X, y, loss="softmax_ce", chunk: int = EVAL_CHUNK) -> tuple[f
     total, correct = 0.0, 0
     classify = _classification(loss)
     for start in range(0, n, chunk):
-        Xc, yc = X[start : start + chunk], y[start : start + chunk]
+        Xc, yc = X[start:start + chunk], y[start:start + chunk]
         scores = model.forward(Xc, train=False)  # one forward pass for loss and accuracy
         total += model.loss_of_scores(scores, yc, loss=loss) * len(Xc)
         if classify:
@@ -109,7 +109,7 @@ def _check_data(X, y, name_x: str, name_y: str):
         raise ValueError(f"{name_x} is empty")
     # checked in chunks so a large data set never needs a full-size boolean temporary
     for start in range(0, len(X), EVAL_CHUNK):
-        if not np.isfinite(X[start : start + EVAL_CHUNK]).all():
+        if not np.isfinite(X[start:start + EVAL_CHUNK]).all():
             raise ValueError(f"{name_x} contains NaN or inf")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{name_y} contains NaN or inf")
@@ -139,23 +139,9 @@ class _ProgressBar:
         sys.stdout.flush()
 
 
-def fit(
-    model,
-    X,
-    y,
-    optimizer,
-    *,
-    epochs: int,
-    batch_size: int | None = None,
-    rng,
-    loss="softmax_ce",
-    l1: float = 0.0,
-    l2: float = 0.0,
-    X_val=None,
-    y_val=None,
-    patience: int | None = None,
-    progress: bool = False,
-) -> History:
+def fit(model, X, y, optimizer, *, epochs: int, batch_size: int | None = None, rng,
+        loss="softmax_ce", l1: float = 0.0, l2: float = 0.0, X_val=None, y_val=None,
+        patience: int | None = None, progress: bool = False) -> History:
     """Train ``model`` in place and return its History (see module docstring)."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must come from nnlab.optim, got {type(optimizer).__name__}")
@@ -164,18 +150,13 @@ def fit(
     X, y = _check_data(X, y, "X", "y")
     n = len(X)
     if batch_size is not None:
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ValueError(
-                f"batch_size must be None (full batch) or an int >= 1, got {batch_size!r}"
-            )
+        if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                or batch_size < 1):
+            raise ValueError(f"batch_size must be None (full batch) or an int >= 1, "
+                             f"got {batch_size!r}")
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                "minibatch training shuffles with rng: pass rng=np.random.default_rng(seed)"
-            )
+            raise TypeError("minibatch training shuffles with rng: pass "
+                            "rng=np.random.default_rng(seed)")
         batch_size = min(int(batch_size), n)
     has_val = X_val is not None or y_val is not None
     if has_val:
@@ -183,11 +164,8 @@ def fit(
             raise ValueError("pass both X_val and y_val (or neither)")
         X_val, y_val = _check_data(X_val, y_val, "X_val", "y_val")
     if patience is not None:
-        if (
-            isinstance(patience, bool)
-            or not isinstance(patience, (int, np.integer))
-            or patience < 1
-        ):
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
+                or patience < 1:
             raise ValueError(f"patience must be None or an int >= 1, got {patience!r}")
         if not has_val:
             raise ValueError("early stopping (patience) needs a validation set X_val, y_val")
@@ -204,7 +182,7 @@ def fit(
                     batches = [None]
                 else:
                     order = rng.permutation(n)
-                    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+                    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
                 for idx in batches:
                     step += 1
                     Xb, yb = (X, y) if idx is None else (X[idx], y[idx])

@@ -41,7 +41,9 @@ def as_batch(x, layer: str, ndim: int | None = None, min_ndim: int = 1) -> np.nd
 
 def check_rng(rng, layer: str) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{layer} needs rng=np.random.default_rng(seed), got {type(rng).__name__}")
+        raise TypeError(
+            f"{layer} needs rng=np.random.default_rng(seed), got {type(rng).__name__}"
+        )
     return rng
 
 

@@ -49,16 +49,8 @@ class Conv2D(Layer):
     init: "he" (std sqrt(2 / (in_ch*kh*kw)), default), "xavier", "zeros" or a float std.
     """
 
-    def __init__(
-        self,
-        in_ch: int,
-        out_ch: int,
-        kernel_size,
-        rng: np.random.Generator,
-        stride: int = 1,
-        padding: int = 0,
-        init="he",
-    ):
+    def __init__(self, in_ch: int, out_ch: int, kernel_size, rng: np.random.Generator,
+                 stride: int = 1, padding: int = 0, init="he"):
         super().__init__()
         self.in_ch = positive_int("in_ch", in_ch)
         self.out_ch = positive_int("out_ch", out_ch)
@@ -122,10 +114,8 @@ class Conv2D(Layer):
         dxp = np.zeros(xp_shape)
         for u in range(kh):
             for v in range(kw):
-                dxp[:, :, u : u + s * (Ho - 1) + 1 : s, v : v + s * (Wo - 1) + 1 : s] += dcols[
-                    :, :, u, v
-                ]
-        return dxp[:, :, p : p + H, p : p + W] if p else dxp
+                dxp[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s] += dcols[:, :, u, v]
+        return dxp[:, :, p:p + H, p:p + W] if p else dxp
 
     def backward_params(self, dout) -> None:
         """Only grads W and b, skipping the input gradient (for a network's first layer)."""
@@ -136,17 +126,14 @@ class Conv2D(Layer):
         N, _, Ho, Wo = dout.shape
         cols = self._cache[2]
         dout_flat = dout.reshape(N, self.out_ch, Ho * Wo)
-        self.grads["W"] = (
-            (dout_flat @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params["W"].shape)
-        )
+        self.grads["W"] = (dout_flat @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(
+            self.params["W"].shape)
         self.grads["b"] = dout_flat.sum(axis=(0, 2))
         return dout_flat
 
     def __repr__(self) -> str:
-        return (
-            f"Conv2D({self.in_ch}, {self.out_ch}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding})"
-        )
+        return (f"Conv2D({self.in_ch}, {self.out_ch}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
 
 
 __all__ = ["Conv2D"]

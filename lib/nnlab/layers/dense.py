@@ -44,9 +44,8 @@ def positive_int(name: str, value) -> int:
 class Dense(Layer):
     """Affine layer out = x @ W + b, with W (in_dim, out_dim) and b (out_dim,)."""
 
-    def __init__(
-        self, in_dim: int, out_dim: int, rng: np.random.Generator | None = None, init="he"
-    ):
+    def __init__(self, in_dim: int, out_dim: int, rng: np.random.Generator | None = None,
+                 init="he"):
         super().__init__()
         self.in_dim = positive_int("in_dim", in_dim)
         self.out_dim = positive_int("out_dim", out_dim)
@@ -64,7 +63,9 @@ class Dense(Layer):
         """x (N, in_dim) -> (N, out_dim)."""
         x = as_batch(x, "Dense", ndim=2)
         if x.shape[1] != self.in_dim:
-            raise ValueError(f"Dense expected input of shape (N, {self.in_dim}), got {x.shape}")
+            raise ValueError(
+                f"Dense expected input of shape (N, {self.in_dim}), got {x.shape}"
+            )
         self._x = x
         out = x @ self.params["W"]
         out += self.params["b"]

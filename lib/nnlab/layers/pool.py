@@ -49,7 +49,7 @@ class MaxPool2D(Layer):
         for u in range(k):
             for v in range(k):
                 routed = np.where(self._argmax == u * k + v, dout, 0.0)
-                dx[:, :, u : u + s * (Ho - 1) + 1 : s, v : v + s * (Wo - 1) + 1 : s] += routed
+                dx[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s] += routed
         return dx
 
     def __repr__(self) -> str:
