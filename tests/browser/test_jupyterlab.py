@@ -81,6 +81,10 @@ BENIGN_CONSOLE = {
             "Notebook 7 (with the installed server extensions) raises it while opening any "
             "notebook, before a cell runs; seen with an unexecuted notebook and no user settings"
         ),
+        "Command 'filebrowser:open-path' not registered": (
+            "the same start-up failure seen from the other side: some page loads of Notebook 7 "
+            "report the file-browser command its failed plugin should have registered"
+        ),
     },
 }
 
