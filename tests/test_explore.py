@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -22,7 +24,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from nnlab.explore import capacity, convolution, dropout, momentum, race, step_size  # noqa: E402
-from nnlab.explore._view import encode_png  # noqa: E402
+from nnlab.explore._view import (  # noqa: E402
+    CSS_DPI,
+    MIN_FONT_KEY,
+    PIXEL_RATIO,
+    encode_png,
+    png_text,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -288,6 +296,10 @@ EXPLORERS = {
 }
 
 
+def _pictures(explorer):
+    return tuple(bytes(image.value) for image in explorer.view.images)
+
+
 @pytest.mark.parametrize("name", sorted(EXPLORERS))
 def test_explorer_updates_in_place_quietly(name, capfd):
     build, control, values = EXPLORERS[name]
@@ -295,20 +307,21 @@ def test_explorer_updates_in_place_quietly(name, capfd):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explorer = build()
-        image = explorer.view.image
+        images = list(explorer.view.images)
         render = explorer.view.render
         renders = []
         explorer.view.render = lambda: renders.append(1) or render()
-        seen = [image.value]
+        seen = [_pictures(explorer)]
         for _ in range(5):  # many updates must not pile up figures
             for value in values:
                 before = len(renders)
                 explorer.controls[control].value = value
-                assert len(renders) - before == 1, "one slider change, one redraw"
-                assert image is explorer.view.image  # same widget, new bytes
-                seen.append(image.value)
-    assert all(bytes(png).startswith(PNG_SIGNATURE) for png in seen)
-    changed = [bytes(a) != bytes(b) for a, b in zip(seen, seen[1:], strict=False)]
+                # one redraw at most: a setting seen before is shown from memory
+                assert len(renders) - before <= 1, "one slider change, one redraw"
+                assert explorer.view.images == images  # same widgets, new bytes
+                seen.append(_pictures(explorer))
+    assert all(png.startswith(PNG_SIGNATURE) for panels in seen for png in panels)
+    changed = [a != b for a, b in zip(seen, seen[1:], strict=False)]
     assert all(changed), "every control change must change the picture"
     assert plt.get_fignums() == figures_before
     out, err = capfd.readouterr()
@@ -316,11 +329,25 @@ def test_explorer_updates_in_place_quietly(name, capfd):
     assert explorer.error.value == ""
 
 
+def test_only_the_panels_that_changed_are_sent_again():
+    explorer = convolution.convolution_explorer()
+    sent = []
+    for index, image in enumerate(explorer.view.images):
+        image.observe(lambda _change, index=index: sent.append(index), names="value")
+    explorer.controls["kernel"].value = "Laplacian"  # the input photograph does not change
+    assert 0 not in sent and 1 in sent and 2 in sent
+
+
 def test_explorer_display_carries_a_static_png_of_its_state():
     explorer = step_size.step_size_explorer()
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert base64.b64decode(bundle["image/png"]) == bytes(explorer.view.image.value)
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(PNG_SIGNATURE)
+    (width,) = struct.unpack(">I", png[16:20])
+    # shown at its CSS width: the panels side by side, PIXEL_RATIO image pixels per CSS pixel
+    assert metadata["image/png"]["width"] * PIXEL_RATIO == width
+    assert width == sum(struct.unpack(">I", bytes(i.value)[16:20])[0] for i in explorer.view.images)
 
 
 def test_custom_kernel_cells_drive_the_convolution_explorer():
@@ -405,7 +432,10 @@ def test_notebook_without_widget_front_end_keeps_a_static_figure_per_explorer():
     fixture = Path(__file__).parent / "browser" / "explorers.ipynb"
     notebook = nbformat.read(fixture, as_version=4)
     NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    calls = re.compile(r"\b(\w+_explorer|optimizer_race)\(")
+    code_cells = [
+        cell for cell in notebook.cells if cell.cell_type == "code" and calls.search(cell.source)
+    ]  # the explorer calls (the setup cell only imports)
     for cell in code_cells:
         assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.source
         bundles = [o["data"] for o in cell.outputs if o.output_type == "execute_result"]
@@ -423,3 +453,294 @@ def test_notebook_without_widget_front_end_keeps_a_static_figure_per_explorer():
     del notebook.metadata["widgets"]
     html, _ = HTMLExporter().from_notebook_node(notebook)
     assert html.count("data:image/png;base64") >= len(code_cells)
+
+
+# ---------------------------------------------------------------- legibility (headless)
+def _all_explorers():
+    return {
+        "step_size": step_size.step_size_explorer(),
+        "momentum": momentum.momentum_explorer(),
+        "momentum_compare": momentum.momentum_explorer(compare=True),
+        "race": race.optimizer_race(),
+        "capacity": capacity.capacity_explorer(),
+        "dropout": dropout.dropout_explorer(),
+        "convolution": convolution.convolution_explorer(),
+    }
+
+
+def test_every_panel_fits_a_laptop_and_its_smallest_text_is_at_least_10_css_px():
+    from matplotlib.text import Text
+
+    smallest_layout_css_px = 588  # notebook width at 1024x768 with the file browser open
+    for name, explorer in _all_explorers().items():
+        for image, figure in zip(explorer.view.images, explorer.view.figures, strict=True):
+            png = bytes(image.value)
+            width, height = struct.unpack(">II", png[16:24])
+            css_width = int(image.layout.width.removesuffix("px"))
+            assert image.layout.max_width == "100%", name
+            assert width == PIXEL_RATIO * css_width, name  # crisp at 2x, never upscaled
+            assert css_width <= smallest_layout_css_px, name  # never shrunk on a laptop
+            recorded = float(png_text(png)[MIN_FONT_KEY]) / PIXEL_RATIO
+            texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+            smallest = min(t.get_fontsize() for t in texts) * CSS_DPI / 72
+            assert smallest >= 10.0, (name, min(texts, key=Text.get_fontsize).get_text())
+            assert recorded == pytest.approx(smallest, abs=0.01), name
+
+
+# ---------------------------------------------------------------- momentum theory
+def test_momentum_alpha_slider_reaches_the_stability_limit_at_beta_0_9():
+    explorer = momentum.momentum_explorer()
+    limit = 2 * (1 + 0.9) / 10.0  # 2 (1 + beta) / lambda_max = 0.38
+    assert explorer.controls["alpha"].max >= limit
+    explorer.controls["beta"].value = 0.9
+    explorer.controls["alpha"].value = 0.38
+    assert explorer.state["stability_limit"] == pytest.approx(limit)
+    assert explorer.state["momentum"]["theory_rate"] == pytest.approx(1.0, abs=1e-9)
+    explorer.controls["alpha"].value = 0.37
+    assert explorer.state["momentum"]["theory_rate"] < 1.0
+
+
+def test_momentum_marks_critical_damping_for_both_curvatures_and_the_best_beta():
+    explorer = momentum.momentum_explorer(alpha=0.3, beta=0.5)
+    state = explorer.state
+    assert state["critical_damping"] == pytest.approx((1 - np.sqrt(0.3 * 1.0)) ** 2)  # 0.205
+    assert state["critical_damping_max"] == pytest.approx((np.sqrt(0.3 * 10.0) - 1) ** 2)
+    # the best beta is the minimum of the rate curve, found here by brute force
+    betas = np.linspace(0, 0.99, 9901)
+    rates = [momentum.theoretical_rate((1.0, 10.0), 0.3, b) for b in betas]
+    assert state["best_beta"] == pytest.approx(betas[int(np.argmin(rates))], abs=2e-4)
+    assert state["best_beta"] == pytest.approx(0.536, abs=1e-3)
+
+
+def test_momentum_polyak_point_is_the_closed_form_optimum():
+    explorer = momentum.momentum_explorer()
+    kappa = 10.0
+    alpha, beta = explorer.state["polyak"]
+    assert alpha == pytest.approx(4 / (np.sqrt(10.0) + 1.0) ** 2)
+    assert beta == pytest.approx(((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2)
+    best = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    assert momentum.theoretical_rate((1.0, 10.0), alpha, beta) == pytest.approx(best)
+    for da, db in ((0.01, 0), (-0.01, 0), (0, 0.03), (0, -0.03)):
+        assert momentum.theoretical_rate((1.0, 10.0), alpha + da, beta + db) > best
+
+
+def test_momentum_rate_map_equals_the_spectral_radius_everywhere():
+    alphas, betas = np.linspace(0.005, 0.4, 9), np.linspace(0, 0.99, 7)
+    grid = momentum.rate_map((1.0, 10.0), alphas, betas)
+    for i, b in enumerate(betas):
+        for j, a in enumerate(alphas):
+            assert grid[i, j] == pytest.approx(momentum.theoretical_rate((1.0, 10.0), a, b))
+
+
+def test_momentum_error_split_sums_to_the_loss_and_decays_per_direction():
+    lambdas, alpha, x0 = np.array([1.0, 10.0]), 0.05, np.array([-1.8, 1.4])
+    path = momentum.momentum_path(lambdas, alpha, 0.0, x0, 30)
+    parts = momentum.error_split(path, lambdas)
+    loss = 0.5 * np.sum(lambdas * path**2, axis=1)
+    np.testing.assert_allclose(parts.sum(axis=1), loss, rtol=1e-12)
+    k = np.arange(31)[:, None]  # gradient descent: each part shrinks by (1 - alpha lam)^2
+    np.testing.assert_allclose(parts, 0.5 * lambdas * x0**2 * (1 - alpha * lambdas) ** (2 * k))
+
+
+def test_momentum_kappa_control_moves_the_curvature_and_the_alpha_range():
+    explorer = momentum.momentum_explorer(alpha=0.02, beta=0.5)
+    explorer.controls["kappa"].value = 50.0
+    np.testing.assert_allclose(explorer.state["lambdas"], [1.0, 50.0])
+    assert explorer.controls["alpha"].max == pytest.approx(2 * 1.99 / 50.0, abs=1e-3)
+    assert explorer.state["stability_limit"] == pytest.approx(2 * 1.5 / 50.0)
+
+
+# ---------------------------------------------------------------- race, divergence
+def test_race_marks_divergence_at_the_closed_form_step():
+    from nnlab import surfaces
+
+    lr, x0 = 0.25, np.array([1.0, 1.0])
+    bowl = surfaces.quadratic(lambdas=(1.0, 10.0))
+    # x2_k = (1 - 10 lr)^k: the run is cut at the first k with |x2_k| beyond the window
+    # (bounds [-2, 2], cut 5 spans of 4 beyond it: |x| > 22)
+    expected = int(np.argmax(np.abs(1 - 10 * lr) ** np.arange(100) > 22.0))
+    paths = race.race(bowl, {"SGD": lr}, x0, 100)
+    assert race.diverged_at(paths["SGD"], 100) == expected
+    explorer = race.optimizer_race(surface="quadratic", learning_rates={"SGD": lr}, start=x0)
+    assert explorer.state["diverged_at"]["SGD"] == expected
+    ax_path, ax_loss = explorer.view.axes
+    legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert f"SGD: diverged at step {expected}" in legend
+    notes = [t.get_text() for t in ax_path.texts + ax_loss.texts if t.get_visible()]
+    assert any(f"diverged at step {expected}" in n for n in notes if "SGD" not in n)  # path
+    assert f"SGD diverged at step {expected}" in notes  # curve
+    assert all(k is None for n, k in explorer.state["diverged_at"].items() if n != "SGD")
+
+
+def test_race_lines_differ_by_colour_and_dash():
+    colours = [c for c, _ in race.STYLES.values()]
+    dashes = [str(d) for _, d in race.STYLES.values()]
+    assert len(set(colours)) == len(colours) == len(race.OPTIMIZERS)
+    assert len(set(dashes)) == len(dashes)
+    assert race.STYLES["Momentum"][0] != race.STYLES["Adam"][0]
+
+
+# ---------------------------------------------------------------- capacity
+def test_early_stop_only_where_validation_rises():
+    assert capacity.early_stop([3.0, 2.0, 1.0, 0.9]) is None
+    assert capacity.early_stop([3.0, 1.0, 1.005]) is None  # within tolerance: no real rise
+    assert capacity.early_stop([3.0, 1.0, 1.2, 1.5]) == 1
+    explorer = capacity.capacity_explorer()
+    stop_marker = explorer.view.axes[2].lines[2]
+    explorer.controls["degree"].value = 1
+    assert explorer.state["best_step"] is None and not stop_marker.get_visible()
+    explorer.controls["degree"].value = 15
+    gd_val = explorer.state["gd_val"]
+    assert explorer.state["best_step"] is not None and stop_marker.get_visible()
+    assert gd_val.max() > gd_val.min() * 1.01
+
+
+def test_every_l2_step_changes_the_validation_error():
+    explorer = capacity.capacity_explorer()
+    explorer.controls["degree"].value = 15
+    errors = []
+    for l2 in capacity.L2_CHOICES:
+        explorer.controls["l2"].value = l2
+        errors.append(explorer.state["val_error"][15])
+    relative = np.abs(np.diff(errors)) / np.array(errors[:-1])
+    assert np.all(relative > 0.02), dict(zip(capacity.L2_CHOICES[1:], relative, strict=True))
+
+
+# ---------------------------------------------------------------- convolution
+def test_probe_products_sum_to_the_output_pixel():
+    explorer = convolution.convolution_explorer(kernel="Sobel y", probe=(40, 30))
+    image = convolution.explorer_image()
+    products = explorer.state["products"]
+    np.testing.assert_allclose(products, convolution.KERNELS["Sobel y"] * image[40:43, 30:33])
+    assert explorer.state["probe_sum"] == pytest.approx(explorer.state["response"][40, 30])
+
+
+def test_template_mode_labels_its_colour_bar_and_shows_the_patch_unstretched():
+    explorer = convolution.convolution_explorer(mode="template matching")
+    ax_map, ax_third = explorer.view.axes[1], explorer.view.axes[2]
+    colorbar = ax_map.images[0].colorbar
+    assert colorbar.ax.get_ylabel() == "normalised cross-correlation"
+    assert ax_third.images[0].get_clim() == (0.0, 1.0)  # same grey scale as the input
+    explorer.controls["mode"].value = "kernel"
+    assert colorbar.ax.get_ylabel() == "response / max |response|"
+
+
+def test_default_template_finds_another_star():
+    image = convolution.explorer_image()
+    top, left, size = convolution.DEFAULT_PATCH
+    explorer = convolution.convolution_explorer(mode="template matching")
+    row, col = explorer.state["best"]
+    score = explorer.state["response"][row, col]
+    assert score > 0.85
+    assert max(abs(row - top), abs(col - left)) > size  # elsewhere, not the patch itself
+    centre = size // 2 - 1, size // 2 + 2  # both windows have a bright centre: a star
+    assert (
+        image[top + centre[0] : top + centre[1], left + centre[0] : left + centre[1]].mean() > 0.6
+    )
+    assert image[row + centre[0] : row + centre[1], col + centre[0] : col + centre[1]].mean() > 0.6
+
+
+# ---------------------------------------------------------------- dropout, step size
+def test_dropout_class_colours_differ_from_train_and_validation_colours():
+    from nnlab import plots
+
+    explorer = dropout.dropout_explorer()
+    assert not set(plots.CLASS_COLORS) & {plots.TRAIN_COLOR, plots.VAL_COLOR}
+    ax_boundary = explorer.view.axes[2]
+    assert ax_boundary.images[0].colorbar.ax.get_ylabel() == "P(class 1)"
+    button = next(c for c in explorer.children if isinstance(c, __import__("ipywidgets").Button))
+    assert button.layout.width == "auto"  # the whole label shows
+
+
+def test_step_size_regime_track_stops_sit_at_one_and_two_over_lambda():
+    css = step_size.regime_track_css("track", lam=2.0, low=0.0, high=1.2)
+    assert f"{100 * 0.5 / 1.2:.2f}%" in css and f"{100 * 1.0 / 1.2:.2f}%" in css
+
+
+def test_step_size_loss_leaves_the_chart_instead_of_flooring():
+    explorer = step_size.step_size_explorer()
+    explorer.controls["lr"].value = 0.5  # 1 - lr lam = 0: the loss is exactly 0 after step 0
+    loss_1d = explorer.view.axes[2].lines[0].get_ydata()
+    assert loss_1d[1:].max() < 1e-100  # far below the axis' 1e-12, not drawn along it
+
+
+def test_busy_greys_the_picture_before_a_slow_first_visit(monkeypatch):
+    explorer = dropout.dropout_explorer()
+    seen = []
+    original = dropout.train_curves
+
+    def spy(*args, **kwargs):
+        seen.append(
+            ("nnlab-stale" in explorer.view.panel_box._dom_classes, explorer.view.status.value)
+        )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dropout, "train_curves", spy)
+    explorer.controls["p"].value = 0.3
+    assert seen and seen[0][0] and "p = 0.3" in seen[0][1]
+    assert "nnlab-stale" not in explorer.view.panel_box._dom_classes
+    assert explorer.view.status.value == ""
+
+
+# ---------------------------------------------------------------- code export
+@pytest.mark.parametrize(
+    ("build", "moves"),
+    [
+        (lambda: step_size.step_size_explorer(), {"lr": 0.77}),
+        (lambda: momentum.momentum_explorer(), {"kappa": 20.0, "alpha": 0.12, "beta": 0.71}),
+        (lambda: momentum.momentum_explorer(compare=True), {"alpha": 0.123}),
+        (lambda: capacity.capacity_explorer(), {"degree": 7, "l2": 1e-3}),
+        (lambda: convolution.convolution_explorer(), {"kernel": "Laplacian", "row": 20}),
+        (lambda: race.optimizer_race(), {"surface": "saddle", "Adam": 0.05, "x0": -1.0}),
+    ],
+)
+def test_code_export_rebuilds_the_same_picture(build, moves):
+    explorer = build()
+    for name, value in moves.items():
+        explorer.controls[name].value = value
+    namespace = {}
+    exec(explorer.code(), namespace)  # noqa: S102 - the code the explorer wrote itself
+    (call,) = [line for line in explorer.code().splitlines() if not line.startswith("from")]
+    rebuilt = eval(call, namespace)  # noqa: S307
+    for name, control in explorer.controls.items():
+        assert rebuilt.controls[name].value == pytest.approx(control.value), name
+    assert _pictures(rebuilt) == _pictures(explorer)
+
+
+def test_idle_kernel_trains_the_other_settings_so_first_visits_are_instant(monkeypatch):
+    import asyncio
+    import time
+
+    async def scenario():
+        explorer = dropout.dropout_explorer()
+        deadline = time.monotonic() + 120
+        while explorer._warm_jobs and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return explorer
+
+    explorer = asyncio.run(scenario())
+    assert not explorer._warm_jobs, "warm-up did not finish"
+    trained = []
+    monkeypatch.setattr(dropout, "train_curves", lambda *a, **k: trained.append(a))
+    for p in dropout.P_CHOICES:
+        explorer.controls["p"].value = p
+        assert "nnlab-stale" not in explorer.view.panel_box._dom_classes
+    assert trained == []  # every p was already trained while the learner was idle
+
+
+def test_a_setting_seen_before_is_shown_from_memory_without_drawing():
+    explorer = momentum.momentum_explorer()
+    first = _pictures(explorer)
+    explorer.controls["beta"].value = 0.8
+    second, state = _pictures(explorer), explorer.state
+    renders = []
+    render = explorer.view.render
+    explorer.view.render = lambda: renders.append(1) or render()
+    explorer.controls["beta"].value = 0.6  # back to the start: nothing is drawn
+    assert renders == [] and _pictures(explorer) == first
+    explorer.controls["beta"].value = 0.8
+    assert renders == [] and _pictures(explorer) == second and explorer.state is state
+    explorer.controls["beta"].value = 0.7  # new: drawn, and every panel is right again
+    assert renders == [1]
+    fresh = momentum.momentum_explorer(beta=0.7)
+    assert _pictures(explorer) == _pictures(fresh)

@@ -117,3 +117,18 @@ def test_network_diagram_drops_units_and_their_edges():
 def test_network_diagram_needs_one_mask_per_layer():
     with pytest.raises(ValueError, match="one entry per layer"):
         plots.network_diagram((2, 3), dropped=[None])
+
+
+def test_log_scale_labels_powers_without_math_text():
+    fig = plt.figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [1e-4, 1e2])
+    axis = plots.log_scale(ax, "y")
+    assert ax.get_yscale() == "log"
+    label = axis.get_major_formatter()
+    assert label(1e-4, 0) == "10⁻⁴" and label(100.0, 0) == "10²"
+    assert label(3e-4, 0) == ""  # between powers: no label
+    assert "$" not in label(1e-4, 0)
+    assert plots.log_scale(ax, "x", base=2).get_major_formatter()(8.0, 0) == "8"
+    with pytest.raises(ValueError, match="which"):
+        plots.log_scale(ax, "z")

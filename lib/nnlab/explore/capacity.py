@@ -10,16 +10,19 @@ Contract (polynomial mode; x are scalars, arrays (N,)):
       errors of plain gradient descent from w = 0 with step 1/L on the objective above,
       evaluated after each count in ``iterations`` (K,) via the exact closed form
       w_k = w* + (I - eta H)^k (w_0 - w*) in H's eigenbasis, so 10^5 steps cost nothing.
-  capacity_explorer(mode="polynomial" | "network") -> Explorer widget.
+  early_stop(val, tolerance=0.01) -> index of the validation minimum if validation error
+      rises after it by more than ``tolerance`` (relative), else None (nothing to stop).
+  capacity_explorer(mode="polynomial" | "network", degree, l2, hidden) -> Explorer widget.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._view import Explorer, FigureView, autograding, placeholder
+from ._view import Explorer, FigureView, autograding, placeholder, styled
 
-L2_CHOICES = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+# Every step changes the picture: 1e-4 tames degree 15, 0.3 underfits every degree.
+L2_CHOICES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
 
 
 def polynomial_features(x, degree: int, x_range=(-1.0, 1.0)) -> np.ndarray:
@@ -73,6 +76,14 @@ def gd_curves(x_tr, y_tr, x_val, y_val, degree, l2, iterations, x_range=(-1.0, 1
     return train, val
 
 
+def early_stop(val, tolerance: float = 0.01):
+    """Index of the minimum of val (K,) if the error later rises by > tolerance, else None."""
+    val = np.asarray(val, dtype=float)
+    best = int(np.argmin(val))
+    rises = np.max(val[best:]) > val[best] * (1.0 + tolerance)
+    return best if rises else None
+
+
 def _polynomial_data(n_train, n_val, noise, rng):
     from nnlab.data import polynomial_1d
 
@@ -85,24 +96,29 @@ def _polynomial_data(n_train, n_val, noise, rng):
     return x[train], y[train], x[~train], y[~train]
 
 
+@styled
 def capacity_explorer(
     mode: str = "polynomial",
     max_degree: int = 15,
     n_train: int = 20,
     noise: float = 0.2,
     seed: int = 2,
+    degree: int = 3,
+    l2: float = 0.0,
+    hidden: int = 8,
 ):
     """Slide model capacity and the L2 strength λ; watch train and validation error part.
 
     mode="polynomial": fit a polynomial of the chosen degree to a few noisy points.
         Panels: the fit; train/validation error against the degree (the U-shaped
         validation curve); and the error during gradient-descent training with the
-        early-stopping point (lowest validation error) marked.
+        early-stopping point marked where validation error rises after its minimum.
     mode="network": hidden units per layer of a 2-h-h-2 ReLU network on 40 noisy two-moons
         points: decision boundary, train/validation loss against hidden units, and the
         training curves with the early-stopping epoch. Each setting trains once (a row of
         hidden sizes per λ, a second or two) and is cached.
     seed: seeds the explicit random generator that draws the data.
+    degree, l2 (polynomial) and hidden, l2 (network): the starting slider values.
 
     Examples::
 
@@ -115,7 +131,7 @@ def capacity_explorer(
     if mode == "network":
         from .capacity_network import network_capacity_explorer
 
-        return network_capacity_explorer(seed=seed)
+        return network_capacity_explorer(seed=seed, hidden=hidden, l2=l2)
     if mode != "polynomial":
         raise ValueError(f'mode must be "polynomial" or "network", got {mode!r}')
     import ipywidgets as widgets
@@ -138,7 +154,7 @@ def capacity_explorer(
     iterations = np.unique(np.round(np.logspace(0, 5, 120)))
     curve_cache = {}
 
-    view = FigureView(figsize=(10.5, 3.7), nrows=1, ncols=3)
+    view = FigureView(panels=3, size=(3.7, 3.0))
     ax_fit, ax_err, ax_curve = view.axes
     grid_x = np.linspace(*x_range, 300)
     ax_fit.scatter(x_val, y_val, s=6, color=plots.VAL_COLOR, alpha=0.5, label="validation")
@@ -149,7 +165,7 @@ def capacity_explorer(
     ax_fit.set_ylim(y_all.min() - pad, y_all.max() + pad)
     ax_fit.set_xlabel("x")
     ax_fit.set_ylabel("y")
-    ax_fit.legend(fontsize=7, loc="lower right")
+    ax_fit.legend(loc="lower right")
     view.dynamic(ax_fit.title)
 
     train_err = view.dynamic(
@@ -171,12 +187,12 @@ def capacity_explorer(
     all_errors = np.concatenate([np.concatenate(pair) for pair in errors.values()])
     # Show up to 30x the variance of y: beyond that a fit is simply useless.
     all_errors = np.clip(all_errors, None, 30 * np.var(y_val))
-    ax_err.set_yscale("log")
+    plots.log_scale(ax_err, "y")
     ax_err.set_ylim(max(all_errors.min() * 0.5, 1e-4), all_errors.max() * 2)
     ax_err.set_title("Error against capacity")
     ax_err.set_xlabel("polynomial degree")
     ax_err.set_ylabel("mean squared error (log)")
-    ax_err.legend(fontsize=7, loc="upper left")
+    ax_err.legend(loc="upper left")
 
     curve_train = view.dynamic(
         *ax_curve.plot(iterations, iterations * 0 + 1, color=plots.TRAIN_COLOR, label="train")
@@ -187,11 +203,18 @@ def capacity_explorer(
         )
     )
     stop_marker = view.dynamic(
-        *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
+        *ax_curve.plot(
+            [],
+            [],
+            "v",
+            color=plots.THEORY_COLOR,
+            markersize=9,
+            label="early stop (val. rises after)",
+        )
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_curve.set_xscale("log")
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "x")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_xlim(1, iterations[-1])
     ax_curve.set_ylim(
         max(all_errors.min() * 0.5, 1e-4), max(all_errors.max() * 2, np.var(y_all) * 3)
@@ -199,12 +222,12 @@ def capacity_explorer(
     ax_curve.set_xlabel("gradient-descent step (log)")
     ax_curve.set_ylabel("mean squared error (log)")
     view.dynamic(ax_curve.title)
-    ax_curve.legend(fontsize=7, loc="upper left")
+    ax_curve.legend(loc="lower left")
 
     controls = {
-        "degree": widgets.IntSlider(value=3, min=0, max=max_degree, description="degree"),
+        "degree": widgets.IntSlider(value=degree, min=0, max=max_degree, description="degree"),
         "l2": widgets.SelectionSlider(
-            options=[(f"{v:g}", v) for v in L2_CHOICES], value=0.0, description="λ (L2)"
+            options=[(f"{v:g}", v) for v in L2_CHOICES], value=l2, description="λ (L2)"
         ),
     }
 
@@ -214,8 +237,7 @@ def capacity_explorer(
         fit_line.set_ydata(polynomial_features(grid_x, degree, x_range) @ w)
         train, val = errors[l2]
         ax_fit.set_title(
-            f"degree {degree}, λ = {l2:g}: train {train[degree]:.3f}, val {val[degree]:.3f}",
-            fontsize=9,
+            f"degree {degree}, λ = {l2:g}\ntrain {train[degree]:.3f}, val {val[degree]:.3f}"
         )
         train_err.set_ydata(train)
         val_err.set_ydata(val)
@@ -225,21 +247,33 @@ def capacity_explorer(
                 x_tr, y_tr, x_val, y_val, degree, l2, iterations, x_range
             )
         gd_train, gd_val = curve_cache[degree, l2]
-        best = int(np.argmin(gd_val))
+        best = early_stop(gd_val)
         curve_train.set_ydata(gd_train)
         curve_val.set_ydata(gd_val)
-        stop_marker.set_data([iterations[best]], [gd_val[best]])
-        stop_line.set_xdata([iterations[best]] * 2)
-        ax_curve.set_title(
-            f"Training by GD: early stop at step {int(iterations[best])}", fontsize=9
-        )
+        stop_marker.set_visible(best is not None)
+        stop_line.set_visible(best is not None)
+        if best is None:
+            ax_curve.set_title("Training by GD: validation never rises\n(no early stop needed)")
+        else:
+            stop_marker.set_data([iterations[best]], [gd_val[best]])
+            stop_line.set_xdata([iterations[best]] * 2)
+            ax_curve.set_title(
+                f"Training by GD: validation rises after\nstep {int(iterations[best])}: stop there"
+            )
         return {
             "train_error": train,
             "val_error": val,
             "weights": w,
-            "best_step": int(iterations[best]),
+            "best_step": None if best is None else int(iterations[best]),
             "gd_train": gd_train,
             "gd_val": gd_val,
         }
 
-    return Explorer("Capacity: polynomial degree and L2", controls, view, update)
+    return Explorer(
+        "Capacity: polynomial degree and L2",
+        controls,
+        view,
+        update,
+        call=("capacity_explorer", {"degree": "degree", "l2": "l2"}),
+        memo=True,
+    )

@@ -62,23 +62,26 @@ def train_network(
     }
 
 
-def network_capacity_explorer(seed: int = 0, epochs: int = 200):
+def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8, l2: float = 0.0):
     """Hidden units per layer and λ for a 2-h-h-2 network (see capacity_explorer)."""
     import ipywidgets as widgets
 
     from nnlab import plots
 
+    from .capacity import early_stop
+
     data = make_data(seed)
     X_tr, y_tr, X_val, y_val = data
     cache = {}
 
-    def result(hidden, l2):
+    def result(hidden, l2, quiet=False):
         if (hidden, l2) not in cache:
-            view.busy(f"training {hidden} hidden units with λ = {l2:g} (once; cached)…")
+            if not quiet:
+                view.busy(f"training {hidden} hidden units with λ = {l2:g} (once; cached)…")
             cache[hidden, l2] = train_network(hidden, l2, data, epochs=epochs, seed=seed + 1)
         return cache[hidden, l2]
 
-    view = FigureView(figsize=(10.5, 3.8), nrows=1, ncols=3)
+    view = FigureView(panels=3, size=(3.7, 3.0))
     ax_boundary, ax_err, ax_curve = view.axes
     boundary = ProbabilityMap(view, ax_boundary, X_tr, y_tr, np.vstack([X_tr, X_val]))
 
@@ -94,13 +97,13 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
         )
     )
     current = view.dynamic(ax_err.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_err.set_xscale("log", base=2)
-    ax_err.set_yscale("log")
+    plots.log_scale(ax_err, "x", base=2)
+    plots.log_scale(ax_err, "y")
     ax_err.set_ylim(1e-3, 10)
     ax_err.set_title("Loss against capacity (last epoch)")
     ax_err.set_xlabel("hidden units (log scale)")
     ax_err.set_ylabel("cross-entropy loss (log)")
-    ax_err.legend(fontsize=7, loc="lower left")
+    ax_err.legend(loc="lower left")
 
     epoch_axis = np.arange(1, epochs + 1)
     curve_train = view.dynamic(
@@ -110,23 +113,30 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
         *ax_curve.plot(epoch_axis, np.ones(epochs), "--", color=plots.VAL_COLOR, label="validation")
     )
     stop_marker = view.dynamic(
-        *ax_curve.plot([], [], "v", color=plots.THEORY_COLOR, markersize=9, label="early stop")
+        *ax_curve.plot(
+            [],
+            [],
+            "v",
+            color=plots.THEORY_COLOR,
+            markersize=9,
+            label="early stop (val. rises after)",
+        )
     )
     stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_ylim(1e-3, 10)
     ax_curve.set_xlim(1, epochs)
     ax_curve.set_xlabel("epoch")
     ax_curve.set_ylabel("cross-entropy loss (log)")
-    ax_curve.legend(fontsize=7, loc="upper left")
+    ax_curve.legend(loc="lower left")
     view.dynamic(ax_curve.title)
 
     controls = {
         "hidden": widgets.SelectionSlider(
-            options=list(HIDDEN_CHOICES), value=8, description="hidden units"
+            options=list(HIDDEN_CHOICES), value=hidden, description="hidden units"
         ),
         "l2": widgets.SelectionSlider(
-            options=[(f"{v:g}", v) for v in L2_CHOICES], value=0.0, description="λ (L2)"
+            options=[(f"{v:g}", v) for v in L2_CHOICES], value=l2, description="λ (L2)"
         ),
     }
 
@@ -139,14 +149,34 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200):
         current.set_xdata([hidden, hidden])
         boundary.show(run)
         ax_boundary.set_title(
-            f"{hidden} hidden units, λ = {l2:g}: val error {1 - run['val_acc'][-1]:.2f}", fontsize=9
+            f"{hidden} hidden units, λ = {l2:g}\nval error {1 - run['val_acc'][-1]:.2f}"
         )
         curve_train.set_ydata(np.clip(run["train_loss"], 1e-3, 10))
         curve_val.set_ydata(np.clip(run["val_loss"], 1e-3, 10))
-        best = run["best_epoch"]
-        stop_marker.set_data([best + 1], [np.clip(run["val_loss"][best], 1e-3, 10)])
-        stop_line.set_xdata([best + 1, best + 1])
-        ax_curve.set_title(f"Training: early stop at epoch {best + 1}", fontsize=9)
-        return {"run": run, "row": row}
+        best = early_stop(run["val_loss"])
+        stop_marker.set_visible(best is not None)
+        stop_line.set_visible(best is not None)
+        if best is None:
+            ax_curve.set_title("Training: validation never rises\n(no early stop needed)")
+        else:
+            stop_marker.set_data([best + 1], [np.clip(run["val_loss"][best], 1e-3, 10)])
+            stop_line.set_xdata([best + 1, best + 1])
+            ax_curve.set_title(f"Training: validation rises after\nepoch {best + 1}: stop there")
+        return {"run": run, "row": row, "early_stop": best}
 
-    return Explorer("Capacity: hidden units and L2", controls, view, update)
+    return Explorer(
+        "Capacity: hidden units and L2",
+        controls,
+        view,
+        update,
+        call=("capacity_explorer", {"hidden": "hidden", "l2": "l2"}),
+        fixed={"mode": "network"},
+        memo=True,
+        # the other λ rows, trained while the learner reads
+        warm=[
+            lambda h=h, v=v: result(h, v, quiet=True)
+            for v in L2_CHOICES
+            for h in HIDDEN_CHOICES
+            if (h, v) not in cache
+        ],
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._view import Explorer, FigureView, ProbabilityMap, autograding, placeholder
+from ._view import Explorer, FigureView, ProbabilityMap, autograding, placeholder, styled
 
 P_CHOICES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -76,6 +76,7 @@ def train_curves(
     }
 
 
+@styled
 def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: int = 0):
     """Slide the drop probability p: a sampled thinned network, 2^m, and its effect on training.
 
@@ -93,7 +94,6 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     if autograding():
         return placeholder("dropout_explorer")
     import ipywidgets as widgets
-    from matplotlib.collections import LineCollection
 
     from nnlab import plots
 
@@ -105,20 +105,25 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     count = thinned_network_count(layer_sizes[1:-1])
     cache = {}
 
-    def curves(drop):
+    def curves(drop, quiet=False):
         if drop not in cache:
-            view.busy(f"training the network with p = {drop:.1f} (once; cached afterwards)…")
-            cache[drop] = train_curves(drop, data, hidden=hidden, epochs=epochs, seed=seed + 1)
+            if not quiet:
+                view.busy(f"training the network with p = {drop:.1f} (once; cached afterwards)…")
+            run = train_curves(drop, data, hidden=hidden, epochs=epochs, seed=seed + 1)
+            if quiet:
+                run["grid"] = run["predict_proba"](boundary.grid_points).reshape(boundary.shape)
+            cache[drop] = run
         return cache[drop]
 
-    view = FigureView(figsize=(10.5, 3.8), nrows=1, ncols=3)
+    view = FigureView(panels=3, size=(3.7, 3.1))
     ax_net, ax_curve, ax_boundary = view.axes
     positions = plots.network_positions(layer_sizes)
-    edges = view.dynamic(ax_net.add_collection(LineCollection([], colors="0.55", linewidths=0.3)))
+    # All edges as one polyline broken by NaNs: one path to draw instead of a thousand.
+    edges = view.dynamic(*ax_net.plot([], [], color="0.55", linewidth=0.3))
     all_positions = np.vstack(positions)
     unit_colors = np.array(
         [
-            plots.PALETTE[0] if 0 < i < 3 else plots.PALETTE[2]
+            "0.35" if 0 < i < 3 else "black"
             for i, size in enumerate(layer_sizes)
             for _ in range(size)
         ]
@@ -131,12 +136,12 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
     )
     ax_net.set_xlim(-0.4, 3.4)
     ax_net.set_ylim(-0.6, 0.75)
-    ax_net.set_xticks(range(4), ["input", "hidden 1", "hidden 2", "output"], fontsize=8)
+    ax_net.set_xticks(range(4), ["input", "hidden 1", "hidden 2", "output"])
     ax_net.set_yticks([])
     ax_net.set_xlabel("layer")
     ax_net.set_ylabel("units")
-    ax_net.set_title(f"One of 2^{2 * hidden} ≈ {count:.1e} thinned networks", fontsize=9)
-    net_text = view.dynamic(ax_net.text(1.5, 0.62, "", ha="center", fontsize=8))
+    ax_net.set_title(f"One of $2^{{{2 * hidden}}}$ ≈ {count:.1e} thinned networks")
+    net_text = view.dynamic(ax_net.text(1.5, 0.62, "", ha="center"))
 
     epochs_axis = np.arange(1, epochs + 1)
     lines = {}
@@ -151,21 +156,24 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
                 epochs_axis, np.ones(epochs), style, color=colour, alpha=alpha, label=name
             )
         )
-    ax_curve.set_yscale("log")
+    plots.log_scale(ax_curve, "y")
     ax_curve.set_ylim(1e-3, 10)
     ax_curve.set_xlim(1, epochs)
     ax_curve.set_xlabel("epoch")
     ax_curve.set_ylabel("cross-entropy loss (log)")
     view.dynamic(ax_curve.title)
-    ax_curve.legend(fontsize=7, loc="lower left")
+    ax_curve.legend(loc="lower left")
 
     boundary = ProbabilityMap(
         view, ax_boundary, X_tr, y_tr, np.vstack([X_tr, X_val]), marker_size=22
     )
 
     slider = widgets.SelectionSlider(options=list(P_CHOICES), value=p, description="drop p")
-    resample = widgets.Button(description="resample thinned network")
+    resample = widgets.Button(
+        description="resample thinned network", layout=widgets.Layout(width="auto")
+    )
     sample_rng = np.random.default_rng(seed + 2)
+    samples = {"drawn": 0}
     curves(0.0)
 
     def update(values):
@@ -173,7 +181,12 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         masks = sample_thinned(layer_sizes, drop, sample_rng)
         keep = [~m for m in masks]
         dropped = np.concatenate(masks)
-        edges.set_segments(plots.network_edges(positions, keep))
+        segments = plots.network_edges(positions, keep)  # (E, 2, 2)
+        gaps = np.full((len(segments), 1), np.nan)
+        edges.set_data(
+            np.hstack([segments[:, :, 0], gaps]).ravel(),
+            np.hstack([segments[:, :, 1], gaps]).ravel(),
+        )
         kept_units.set_offsets(all_positions[~dropped])
         kept_units.set_facecolors(unit_colors[~dropped])
         dropped_units.set_offsets(all_positions[dropped].reshape(-1, 2))
@@ -185,16 +198,33 @@ def dropout_explorer(p: float = 0.5, hidden: int = 32, epochs: int = 120, seed: 
         lines["train, dropout p"].set_ydata(np.clip(run["train_loss"], 1e-3, 10))
         lines["validation, dropout p"].set_ydata(np.clip(run["val_loss"], 1e-3, 10))
         ax_curve.set_title(
-            f"final validation loss: {run['val_loss'][-1]:.2f} with p = {drop:.1f}, "
-            f"{base['val_loss'][-1]:.2f} without",
-            fontsize=8,
+            f"final validation loss: {run['val_loss'][-1]:.2f} with p = {drop:.1f},\n"
+            f"{base['val_loss'][-1]:.2f} without dropout"
         )
         boundary.show(run)
-        ax_boundary.set_title(
-            f"P(class 1), p = {drop:.1f}: val acc {run['val_acc'][-1]:.2f}", fontsize=9
-        )
+        ax_boundary.set_title(f"P(class 1), p = {drop:.1f}\nval accuracy {run['val_acc'][-1]:.2f}")
         return {"masks": masks, "count": count, "curves": run, "baseline": base}
 
-    explorer = Explorer("Dropout: thinned networks", {"p": slider}, view, update, extra=[resample])
-    resample.on_click(lambda _button: explorer.update())
+    explorer = Explorer(
+        "Dropout: thinned networks",
+        {"p": slider},
+        view,
+        update,
+        extra=[resample],
+        call=("dropout_explorer", {"p": "p"}),
+        # a setting is p and which sample of thinned network: "resample" makes a new one
+        memo=lambda values: (values["p"], samples["drawn"]),
+        # the other p values, nearest first, trained while the learner reads
+        warm=[
+            lambda drop=drop: curves(drop, quiet=True)
+            for drop in sorted(P_CHOICES, key=lambda value: abs(value - p))
+            if drop not in cache
+        ],
+    )
+
+    def on_resample(_button):
+        samples["drawn"] += 1
+        explorer.update()
+
+    resample.on_click(on_resample)
     return explorer

@@ -16,7 +16,7 @@ import numpy as np
 
 from nnlab import optim
 
-from ._view import Explorer, FigureView, autograding, placeholder
+from ._view import Explorer, FigureView, autograding, placeholder, styled
 
 
 def gd_path_1d(lam: float, lr: float, x0: float, steps: int) -> np.ndarray:
@@ -53,10 +53,38 @@ def _positive(name, value):
     return value
 
 
-def _clipped(values, low=1e-12, high=1e6):
+def _off_chart(values, low=1e-300, high=1e300):
+    """Values for a log axis: exact zeros and overflow become tiny/huge, so a line leaves the
+    axes through the bottom or top edge instead of stopping or running along a false floor."""
     return np.clip(np.nan_to_num(values, nan=high, posinf=high), low, high)
 
 
+def regime_track_css(css_class: str, lam: float, low: float, high: float) -> str:
+    """A <style> that paints the slider track of ``css_class`` with the GD regimes.
+
+    The slider runs from low to high; the track is green where 0 < eta < 1/lam (slow,
+    monotone), orange up to 2/lam (oscillating) and vermillion beyond (diverging), so the
+    regime strip is the slider itself, on exactly its scale.
+    """
+    from nnlab import plots
+
+    def percent(value):
+        return 100.0 * (value - low) / (high - low)
+
+    first, second = percent(1.0 / lam), percent(2.0 / lam)
+    green, orange, red = plots.PALETTE[2], plots.PALETTE[1], plots.PALETTE[3]
+    gradient = (
+        f"linear-gradient(to right, {green} 0%, {green} {first:.2f}%, {orange} {first:.2f}%, "
+        f"{orange} {second:.2f}%, {red} {second:.2f}%, {red} 100%)"
+    )
+    return (
+        f"<style>.{css_class} .noUi-target{{background:{gradient} !important;"
+        "height:10px !important;border:1px solid #555 !important}"
+        f".{css_class} .noUi-connects{{background:transparent !important}}</style>"
+    )
+
+
+@styled
 def step_size_explorer(
     lam: float = 2.0, x0: float = 2.5, steps: int = 20, lr: float = 0.1, condition: float = 10.0
 ):
@@ -81,32 +109,11 @@ def step_size_explorer(
     lam = _positive("lam", lam)
     lambdas = np.array([lam / float(condition), lam])
     limit = 2.0 / lam
-    lr_max = 1.2 * limit
+    lr_min, lr_max = 0.01, round(1.2 * limit, 3)
     x0_2d = np.array([-2.5, 1.5])
 
-    view = FigureView(figsize=(10.5, 4.4), nrows=0)
-    grid = view.figure.add_gridspec(2, 3, height_ratios=(1, 6))
-    strip = view.figure.add_subplot(grid[0, :])
-    ax_1d, ax_2d, ax_loss = (view.figure.add_subplot(grid[1, i]) for i in range(3))
-
-    # Learning-rate scale with the regimes and the closed-form stability limit 2/lam.
-    for (lo, hi), name, colour in (
-        ((0, 1 / lam), "slow (monotone)", plots.PALETTE[2]),
-        ((1 / lam, limit), "oscillating", plots.PALETTE[1]),
-        ((limit, lr_max), "diverging", plots.PALETTE[3]),
-    ):
-        strip.axvspan(lo, hi, color=colour, alpha=0.35, linewidth=0)
-        strip.text((lo + hi) / 2, 0.5, name, ha="center", va="center", fontsize=8)
-    strip.axvline(limit, color=plots.THEORY_COLOR, linewidth=2)
-    strip.text(limit, 1.05, f" 2/λ = {limit:.3g}", fontsize=9, va="bottom")
-    lr_marker = view.dynamic(
-        *strip.plot([lr], [0.5], marker="v", markersize=12, color=plots.THEORY_COLOR)
-    )
-    strip.set_xlim(0, lr_max)
-    strip.set_ylim(0, 1)
-    strip.set_yticks([])
-    strip.set_xlabel("learning rate η (same scale as the slider)")
-    strip.set_title("Learning-rate scale: stability limit 2/λ", fontsize=10, loc="left")
+    view = FigureView(panels=3, size=(3.8, 3.0))
+    ax_1d, ax_2d, ax_loss = view.axes
 
     grid_x = np.linspace(-1.6 * abs(x0), 1.6 * abs(x0), 200)
     ax_1d.plot(grid_x, 0.5 * lam * grid_x**2, color="0.6")
@@ -114,8 +121,8 @@ def step_size_explorer(
     view.dynamic(ax_1d.title)
     ax_1d.set_xlim(grid_x[0], grid_x[-1])
     ax_1d.set_ylim(-0.05 * lam * x0**2, 0.5 * lam * grid_x[-1] ** 2)
-    ax_1d.set_xlabel("x")
-    ax_1d.set_ylabel("f(x) = λx²/2")
+    ax_1d.set_xlabel("$x$")
+    ax_1d.set_ylabel(r"$f(x) = \lambda x^2/2$")
 
     bound = 3.0
     gx, gy = np.meshgrid(np.linspace(-bound, bound, 120), np.linspace(-bound, bound, 120))
@@ -137,35 +144,51 @@ def step_size_explorer(
 
     iterations = np.arange(steps + 1)
     (loss_1d,) = ax_loss.plot(
-        iterations, np.ones_like(iterations, float), color=plots.PALETTE[0], label="1-D f(x)"
+        iterations, np.ones_like(iterations, float), color=plots.PALETTE[0], label="1-D"
     )
     (loss_2d,) = ax_loss.plot(
-        iterations, np.ones_like(iterations, float), color=plots.PALETTE[4], label="2-D f(x)"
+        iterations,
+        np.ones_like(iterations, float),
+        "--",
+        color=plots.PALETTE[4],
+        label="2-D",
     )
     (theory,) = ax_loss.plot(
         iterations,
         np.ones_like(iterations, float),
         ":",
         color=plots.THEORY_COLOR,
-        label=r"theory $(1-\eta\lambda)^{2k} f(x_0)$",
+        linewidth=2,
+        label=r"$(1-\eta\lambda)^{2k} f(x_0)$",
     )
     view.dynamic(loss_1d, loss_2d, theory)
-    ax_loss.set_yscale("log")
+    plots.log_scale(ax_loss, "y")
     ax_loss.set_ylim(1e-12, 1e6)
     ax_loss.set_xlim(0, steps)
-    ax_loss.set_title("Loss per step (log scale)")
-    ax_loss.set_xlabel("step k")
-    ax_loss.set_ylabel("f(x_k)")
-    ax_loss.legend(fontsize=7, loc="lower left")
+    ax_loss.set_title("Loss per step (lines leave the chart)")
+    ax_loss.set_xlabel("step $k$")
+    ax_loss.set_ylabel("$f(x_k)$ (log scale)")
+    ax_loss.legend(loc="lower left")
 
+    track_class = f"nnlab-lr-{id(view)}"
     slider = widgets.FloatSlider(
         value=lr,
-        min=0.01,
-        max=round(lr_max, 3),
+        min=lr_min,
+        max=lr_max,
         step=0.01,
-        description="η",
+        description="η (learning rate)",
         readout_format=".2f",
         continuous_update=True,
+    )
+    slider.add_class(track_class)
+    slider.layout.grid_column = "1 / -1"  # the whole row: the regime strip is its track
+    swatch = "<span style='display:inline-block;width:10px;height:10px;background:{}'></span>"
+    regime_key = widgets.HTML(
+        regime_track_css(track_class, lam, lr_min, lr_max)
+        + "<span style='font-size:13px'>slider track: "
+        + f"{swatch.format(plots.PALETTE[2])} slow, η &lt; 1/λ = {1 / lam:.3g} &nbsp;"
+        + f"{swatch.format(plots.PALETTE[1])} oscillating, up to 2/λ = {limit:.3g} &nbsp;"
+        + f"{swatch.format(plots.PALETTE[3])} diverging</span>"
     )
 
     def update(values):
@@ -174,13 +197,24 @@ def step_size_explorer(
         path_2d_values = gd_path_2d(lambdas, rate, x0_2d, steps)
         f_1d = 0.5 * lam * xs**2
         f_2d = 0.5 * (path_2d_values**2 @ lambdas)
-        lr_marker.set_xdata([min(rate, lr_max)])
         path_1d.set_data(xs, f_1d)
-        ax_1d.set_title(f"η = {rate:.2f}: {regime(rate, lam)}")
+        ax_1d.set_title(f"η = {rate:.2f}: {regime(rate, lam)} (2/λ = {limit:.3g})")
         path_2d.set_data(path_2d_values[:, 0], path_2d_values[:, 1])
-        loss_1d.set_ydata(_clipped(f_1d))
-        loss_2d.set_ydata(_clipped(f_2d))
-        theory.set_ydata(_clipped(f_1d[0] * (1 - rate * lam) ** (2 * iterations)))
+        with np.errstate(over="ignore"):
+            loss_1d.set_ydata(_off_chart(f_1d))
+            loss_2d.set_ydata(_off_chart(f_2d))
+            theory.set_ydata(_off_chart(f_1d[0] * (1 - rate * lam) ** (2 * iterations)))
         return {"path_1d": xs, "path_2d": path_2d_values, "regime": regime(rate, lam)}
 
-    return Explorer("Step size: x ← x − η f′(x)", {"lr": slider}, view, update)
+    return Explorer(
+        "Step size: x ← x − η f′(x)",
+        {"lr": slider},
+        view,
+        update,
+        extra=[regime_key],
+        call=("step_size_explorer", {"lr": "lr"}),
+        memo=True,
+        fixed={"lam": lam, "x0": x0, "steps": steps, "condition": condition}
+        if (lam, x0, steps, condition) != (2.0, 2.5, 20, 10.0)
+        else {},
+    )
