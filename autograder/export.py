@@ -407,5 +407,24 @@ def write_grades_csv(path: Path, db_path: Path, source_root: Path, assignments: 
     header = FIXED_COLUMNS + [c[0] for a in assignments for c in columns[a]] + ["message"]
     table = [header] + [[_text(row.get(c, "")) if isinstance(row.get(c), str) else row[c]
                          for c in header] for row in rows]
+    table += _rows_outside_gradebook(Path(path), data.students, assignments, header)
     _write(Path(path), table)
     return rows
+
+
+def _rows_outside_gradebook(path: Path, students, assignments: list[str],
+                            header: list[str]) -> list[list[str]]:
+    """Rows of the grades.csv `grade` just wrote for students the gradebook cannot hold.
+
+    `grade` refuses ids that would be unsafe to show (markup, quotes) before anything is
+    stored, and gives them an `invalid` row naming the reason; rebuilding from the gradebook
+    must not drop those rows, or the student would vanish from the class list.
+    """
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        old = list(csv.DictReader(handle))
+    known = {str(s) for s in students}
+    return [[row.get(column) or "" for column in header] for row in old
+            if row.get("assignment") in assignments and row.get("status") == "invalid"
+            and row.get("student_id") not in known]
