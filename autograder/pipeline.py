@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import multiprocessing.util
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -45,6 +46,7 @@ from .notebooks import nbgrader_meta, read_notebook
 
 STATE_FILE = "state.jsonl"
 STATUS_ORDER = ("error", "timeout", "invalid", "missing", "ok")
+DEATHS_BEFORE_ABORT = 3  # worker deaths in a row, before any success, that stop the run
 FIXED_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 
 
@@ -129,46 +131,128 @@ def _kernel_pool(limits: dict, unsafe: bool):
     return pool
 
 
-def grade_task(task: Task) -> dict:
-    """Worker entry point: grade one notebook, render its feedback; return plain data.
+def _failure_record(task: Task, status: str, message: str, infra: bool,
+                    duration: float = 0.0) -> dict:
+    """A record for a submission whose grading did not finish. infra: the grader's fault
+    (a dead process, an internal error), not the student's: a rerun grades it again."""
+    return {
+        **task.key,
+        "status": status,
+        "message": message,
+        "score": 0.0,
+        "max_score": 0.0,
+        "cells": {},
+        "duration": float(duration),
+        "note": task.note,
+        "infra": infra,
+    }
 
-    Never raises for a bad submission. {"fatal": message} means the run must stop
-    (the sandbox cannot be set up on this worker).
+
+def grade_task(task: Task) -> dict:
+    """Worker entry point: grade one notebook in a process of its own; return plain data.
+
+    The kernel boots ahead in this process (KernelPool); the grading itself (test cells,
+    decoding replies, rendering feedback) runs in a forked child under
+    Limits.grader_memory_mb of address space and a wall-clock limit of notebook_timeout +
+    grader_extra_seconds, so whatever happens to it costs this submission only. Never
+    raises for a bad submission. {"fatal": message} means the run must stop (the sandbox
+    cannot be set up on this worker).
     """
+    from . import engine
+    from .workers import run_isolated
+
+    limits = engine.Limits(**task.limits)
+    try:
+        kernel = _kernel_pool(task.limits, task.unsafe).take()
+    except engine.SandboxUnavailable as error:
+        return {"fatal": f"grading cannot run on this worker: {error}"}
+    try:
+        source = _source_file(task)
+        _warm_up(source)
+        seconds = limits.notebook_timeout + limits.grader_extra_seconds
+        ended = run_isolated(_grade_in_child, (task, source, kernel),
+                             memory_mb=limits.grader_memory_mb, seconds=seconds)
+    finally:
+        kernel.kill()
+    if ended.how == "ok":
+        return ended.value
+    if ended.how == "timeout":
+        return _failure_record(
+            task, "timeout",
+            f"grading this submission took longer than {seconds:g} s, the limit for a whole "
+            "submission (kernel start-up, tests and feedback included)", False, ended.seconds)
+    if ended.how == "memory":
+        return _failure_record(
+            task, "error",
+            f"grading this submission needed more than {limits.grader_memory_mb} MB in the "
+            "grading process", False, ended.seconds)
+    if ended.how == "died":
+        return _failure_record(
+            task, "error",
+            f"the grading process of this submission {ended.message} (for example by the "
+            "out-of-memory killer; not the student's fault): run the command again to grade "
+            "it again", True, ended.seconds)
+    return _failure_record(task, "error", f"internal grading error: {ended.message}", True,
+                           ended.seconds)
+
+
+def _source_file(task: Task) -> Path:
+    """The source notebook on this machine: the planned path, or a copy named by content."""
+    import tempfile
+
+    source = Path(task.source_path)
+    if source.is_file() and sha256(source.read_bytes()) == sha256(task.source_bytes):
+        return source
+    folder = Path(tempfile.gettempdir()) / f"nnlab-source-{sha256(task.source_bytes)[:16]}"
+    copy = folder / f"{task.notebook}.ipynb"
+    if not copy.is_file():
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".{os.getpid()}.tmp"
+        tmp.write_bytes(task.source_bytes)
+        os.replace(tmp, copy)
+    return copy
+
+
+def _warm_up(source: Path) -> None:
+    """Parse the source notebook and load the feedback templates here, once per worker, so
+    every forked child inherits them instead of repeating the work."""
+    from . import engine
+    from .feedback import _exporter
+
+    try:
+        engine.load_source(source)
+    except Exception:
+        pass  # the child meets the same problem and reports it
+    _exporter()
+
+
+def _grade_in_child(task: Task, source: Path, kernel) -> dict:
+    """Grade one notebook and render its feedback page (runs in the isolated child)."""
     import nbformat
 
     from . import engine
     from .feedback import message_notebook, render_feedback
 
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nnlab-task-") as scratch:
-        source = Path(task.source_path)
-        if not source.is_file() or sha256(source.read_bytes()) != sha256(task.source_bytes):
-            source = Path(scratch) / "source" / f"{task.notebook}.ipynb"
-            source.parent.mkdir()
-            source.write_bytes(task.source_bytes)
+    from .sandbox import SCRATCH_PREFIX
+
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         submission = Path(scratch) / "submitted" / f"{task.notebook}.ipynb"
         submission.parent.mkdir()
         submission.write_bytes(task.submission_bytes)
         try:
-            kernel = _kernel_pool(task.limits, task.unsafe).take()
             result = engine.grade_submission(
                 source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe,
                 kernel=kernel,
             )
         except (engine.SandboxUnavailable, engine.EnvironmentProblem) as error:
             return {"fatal": f"grading cannot run on this worker: {error}"}
+        except MemoryError:
+            raise
         except Exception as error:  # the batch continues; the row says what happened
-            return {
-                **task.key,
-                "status": "error",
-                "message": f"internal grading error: {type(error).__name__}: {error}",
-                "score": 0.0,
-                "max_score": 0.0,
-                "cells": {},
-                "duration": time.monotonic() - started,
-                "note": task.note,
-            }
+            return _failure_record(task, "error",
+                                   f"internal grading error: {type(error).__name__}: {error}",
+                                   True, time.monotonic() - started)
     cells = {gid: _cell_dict(cell) for gid, cell in result.cells.items()}
     notes = [n for n in getattr(result, "notes", []) if n not in result.message]
     parts = [task.note, old_format_note(task.submission_bytes), *notes, result.message]
@@ -183,18 +267,51 @@ def grade_task(task: Task) -> dict:
         "cells": cells,
         "duration": float(result.duration),
         "note": task.note,
+        "infra": False,
     }
     graded = result.notebook if result.notebook is not None else message_notebook(message)
+    seconds = engine.Limits(**task.limits).feedback_seconds
     try:
-        record["feedback_html"] = render_feedback(
-            graded, cells, result.score, result.max_score,
-            task.assignment, task.student, task.notebook,
-        )
+        with _time_limit(seconds):
+            record["feedback_html"] = render_feedback(
+                graded, cells, result.score, result.max_score,
+                task.assignment, task.student, task.notebook,
+            )
+    except _RenderTimeout:
+        record["feedback_html"] = (
+            f"<p>Score: {result.score:g} / {result.max_score:g}. The feedback page could not "
+            f"be rendered within {seconds:g} s.</p>")
+    except MemoryError:
+        raise
     except Exception as error:  # a feedback page must never cost the grade
         record["feedback_html"] = f"<p>feedback could not be rendered: {error}</p>"
     if result.notebook is not None:
         record["autograded_ipynb"] = nbformat.writes(result.notebook)
+    record["duration"] = float(time.monotonic() - started)
     return record
+
+
+class _RenderTimeout(Exception):
+    pass
+
+
+class _time_limit:
+    """Raise _RenderTimeout in this (main) thread after `seconds` of wall time."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def expire(signum, frame):
+            raise _RenderTimeout()
+
+        self.previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        return False
 
 
 # ------------------------------------------------------------------------ state file
@@ -222,6 +339,8 @@ class StateFile:
     def lookup(self, task: Task) -> dict | None:
         record = self.records.get((task.student, task.assignment, task.notebook))
         key = task.key
+        if record and record.get("infra"):
+            return None  # failed for the grader's reasons, not the student's: grade again
         if record and all(record.get(k) == key[k] for k in ("submission_sha256", "source_sha256")):
             return record
         return None
@@ -393,79 +512,56 @@ class Store:
 # ------------------------------------------------------------------------ executors
 
 
-class LocalPool:
-    def __init__(self, workers: int):
-        context = multiprocessing.get_context("spawn")
-        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+def LocalPool(workers: int):  # noqa: N802  (stands for a class: a pool of this machine)
+    """Supervised worker processes on this machine (see workers.SupervisedPool)."""
+    from .workers import SupervisedPool
 
-    def submit(self, function, task):
-        return self.executor.submit(function, task)
-
-    def as_completed(self, futures):
-        return cf.as_completed(list(futures))
-
-    def shutdown(self, cancel: bool = False) -> None:
-        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+    return SupervisedPool(workers)
 
 
 def _crash_record(task: Task, error: BaseException) -> dict:
-    return {
-        **task.key,
-        "status": "error",
-        "message": f"the grading process died ({type(error).__name__}); graded twice, same result",
-        "score": 0.0,
-        "max_score": 0.0,
-        "cells": {},
-        "duration": 0.0,
-        "note": task.note,
-    }
+    """The record of a task whose worker process died under it."""
+    return _failure_record(
+        task, "error",
+        f"{error} while grading this submission (not the student's fault): run the command "
+        "again to grade it again", True)
 
 
-def execute(tasks, make_pool, setup) -> None:
-    """Run `tasks` on pools from `make_pool()`; store results with what `setup()` returns.
+def execute(tasks, make_pool, setup, function=None) -> None:
+    """Run `tasks` on a pool from `make_pool()`; store results with what `setup()` returns.
 
     setup() -> (store, progress) runs after the tasks were handed to the pool, so workers
     boot and grade while this process prepares the gradebook and checks the environment;
-    their results wait until setup() has returned. A task whose worker process dies is
-    retried once in a fresh pool, then recorded as an error, so one pathological submission
-    cannot stop the class.
+    their results wait until setup() has returned. `function` (default grade_task) runs on
+    the workers. A task whose worker process dies is recorded as an error of that task
+    alone, flagged `infra` so that the next run grades it again; when workers keep dying
+    before any task succeeds, the run stops rather than give the class errors.
     """
-    attempts: Counter = Counter()  # keyed by (student, assignment, notebook)
-    pending = list(tasks)
+    function = function or grade_task
     store = progress = None
-    fruitless_rounds = 0
-    while pending:
-        pool = make_pool()
-        try:
-            futures = {pool.submit(grade_task, task): task for task in pending}
-            if store is None:
-                store, progress = setup()
-            pending, stored, last_error = [], 0, None
-            for future in pool.as_completed(futures):
-                task = futures[future]
-                try:
-                    record = future.result()
-                except Exception as error:
-                    last_error = error
-                    ident = (task.student, task.assignment, task.notebook)
-                    attempts[ident] += 1
-                    if attempts[ident] >= 2 and fruitless_rounds == 0:
-                        record = _crash_record(task, error)
-                    else:
-                        pending.append(task)
-                        continue
+    pool = make_pool()
+    deaths_in_a_row, succeeded = 0, 0
+    try:
+        futures = {pool.submit(function, task): task for task in tasks}
+        store, progress = setup()
+        for future in pool.as_completed(futures):
+            task = futures[future]
+            try:
+                record = future.result()
+            except Exception as error:
+                deaths_in_a_row += 1
+                if not succeeded and deaths_in_a_row >= DEATHS_BEFORE_ABORT:
+                    raise RunAborted(f"grading worker processes keep dying: {error}") from None
+                record = _crash_record(task, error)
+            else:
                 if "fatal" in record:
                     raise RunAborted(record["fatal"])
-                store.save(record)
-                stored += 1
-                progress.update(f"{task.student} {task.assignment} {record['status']}")
-        finally:
-            pool.shutdown(cancel=True)
-        fruitless_rounds = fruitless_rounds + 1 if pending and not stored else 0
-        if fruitless_rounds >= 2:
-            # Twice in a row no worker returned anything: the workers, not the students,
-            # are broken. Stop rather than give the class zeros.
-            raise RunAborted(f"grading worker processes keep dying: {last_error!r}")
+                deaths_in_a_row = 0
+                succeeded += 1
+            store.save(record)
+            progress.update(f"{task.student} {task.assignment} {record['status']}")
+    finally:
+        pool.shutdown(cancel=True)
     if progress is not None:
         progress.close()
 
@@ -558,8 +654,10 @@ def run(options: Options, stream=None) -> int:
     from .gradebook import GradebookWriter, create_gradebook, db_url_for, register_assignment
     from .importer import default_roster_path, read_roster
     from .report import write_report
+    from .sandbox import remove_stale_sandboxes
 
     stream = stream or sys.stdout
+    remove_stale_sandboxes()  # left behind by a grader that was killed
     source_root = Path(options.source_root)
     assignments = course.resolve_assignments(options.assignment, source_root)
     if not assignments:
