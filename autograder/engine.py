@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
 
 from . import bridge as bridge_module
 from .notebooks import (
@@ -336,6 +337,14 @@ class KernelRunner:
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg
 
+    def _request(self, code: str, **options) -> str:
+        """Send an execute request; KernelDied when the kernel stops taking requests (the
+        socket's send timeout, see sandbox.CappedKernelClient)."""
+        try:
+            return self.client.execute(code, allow_stdin=False, stop_on_error=False, **options)
+        except zmq.ZMQError as error:
+            raise KernelDied(f"the kernel stopped accepting requests ({error})") from None
+
     def _reply_to(self, msg_id, timeout: float):
         """The shell reply to msg_id if it arrives within `timeout` s, else None."""
         end = time.monotonic() + timeout
@@ -356,8 +365,7 @@ class KernelRunner:
         fallback: iopub drops messages when its small queue is full, so once the reply is
         in, a missing idle status is waited for only REPLY_GRACE seconds.
         """
-        msg_id = self.client.execute(code, store_history=True, allow_stdin=False,
-                                     stop_on_error=False)
+        msg_id = self._request(code, store_history=True)
         outputs: list = []
         replied_at = None
         while True:
@@ -425,8 +433,8 @@ class KernelRunner:
         expression = bridge_module.SERVE_EXPRESSION.format(
             payload=base64.b64encode(payload).decode("ascii")
         )
-        msg_id = self.client.execute("", silent=True, store_history=False, allow_stdin=False,
-                                     stop_on_error=False, user_expressions={"r": expression})
+        msg_id = self._request("", silent=True, store_history=False,
+                               user_expressions={"r": expression})
         idle_at = None
         while True:
             reply = self._reply_to(msg_id, 0.05)
@@ -436,6 +444,7 @@ class KernelRunner:
                 raise KernelDied("the kernel died")
             idle_at = idle_at or self._idle_seen(msg_id)
             if idle_at is not None and time.monotonic() - idle_at > REPLY_GRACE:
+                self._reconnect_shell()
                 raise bridge_module.BridgeError(
                     "the kernel's reply was dropped: it is over the limit of "
                     f"{self.limits.max_reply_bytes:,} bytes"
@@ -459,6 +468,16 @@ class KernelRunner:
                 f"the kernel's reply is over the limit of {self.limits.max_reply_bytes:,} bytes"
             )
         return text
+
+    def _reconnect_shell(self) -> None:
+        """A new shell socket under a new identity. The socket that refused an oversized
+        message reconnects under its old identity, which the kernel's ROUTER still holds
+        for the broken connection: requests sent on it would wait for ever."""
+        client = self.client
+        client.shell_channel.close()
+        client._shell_channel = None
+        client.session.session = uuid.uuid4().hex
+        client.shell_channel.start()
 
     def _idle_seen(self, msg_id) -> float | None:
         """Read what iopub holds now (within the deadline); the time idle for msg_id came."""

@@ -17,10 +17,13 @@ notebook itself in this process (pre-flight); no result is stored unless it gets
 automatic marks -> store each result as it arrives: files, gradebook, then the state line.
 A run killed at any point can be rerun: state lines are whole or ignored, the gradebook
 update is one transaction and is repeated for every stored result, and grades.csv is
-rebuilt from the state, one row per student and assignment.
+rebuilt from the state, one row per student and assignment. A record that failed for the
+grader's reasons (a dead process, an internal error) carries "infra": true and is graded
+again by the next run.
 
-Workers (process pool, spawn start method, or a Dask cluster) only compute: they call
-engine.grade_submission and render the feedback page, and return plain data.
+Workers (supervisor processes from workers.SupervisedPool, or a Dask cluster) only compute:
+grade_task grades each submission in a forked child with its own limits (workers.py), and
+returns plain data.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import csv
 import hashlib
+import html
 import json
 import multiprocessing
 import multiprocessing.util
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -232,6 +235,7 @@ def _grade_in_child(task: Task, source: Path, kernel) -> dict:
 
     from . import engine
     from .feedback import message_notebook, render_feedback
+    from .workers import run_isolated
 
     started = time.monotonic()
     from .sandbox import SCRATCH_PREFIX
@@ -270,48 +274,27 @@ def _grade_in_child(task: Task, source: Path, kernel) -> dict:
         "infra": False,
     }
     graded = result.notebook if result.notebook is not None else message_notebook(message)
-    seconds = engine.Limits(**task.limits).feedback_seconds
-    try:
-        with _time_limit(seconds):
-            record["feedback_html"] = render_feedback(
-                graded, cells, result.score, result.max_score,
-                task.assignment, task.student, task.notebook,
-            )
-    except _RenderTimeout:
+    # Rendering runs in a process of its own, killed after feedback_seconds: markdown
+    # rendering can spend minutes inside a regular expression, where no signal reaches it.
+    limits = engine.Limits(**task.limits)
+    rendered = run_isolated(
+        render_feedback,
+        (graded, cells, result.score, result.max_score, task.assignment, task.student,
+         task.notebook),
+        memory_mb=limits.grader_memory_mb, seconds=limits.feedback_seconds,
+    )
+    if rendered.how == "ok":
+        record["feedback_html"] = rendered.value
+    else:  # a feedback page must never cost the grade
+        reason = (f"within {limits.feedback_seconds:g} s" if rendered.how == "timeout"
+                  else f"({html.escape(rendered.message)})")
         record["feedback_html"] = (
             f"<p>Score: {result.score:g} / {result.max_score:g}. The feedback page could not "
-            f"be rendered within {seconds:g} s.</p>")
-    except MemoryError:
-        raise
-    except Exception as error:  # a feedback page must never cost the grade
-        record["feedback_html"] = f"<p>feedback could not be rendered: {error}</p>"
+            f"be rendered {reason}.</p>")
     if result.notebook is not None:
         record["autograded_ipynb"] = nbformat.writes(result.notebook)
     record["duration"] = float(time.monotonic() - started)
     return record
-
-
-class _RenderTimeout(Exception):
-    pass
-
-
-class _time_limit:
-    """Raise _RenderTimeout in this (main) thread after `seconds` of wall time."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __enter__(self):
-        def expire(signum, frame):
-            raise _RenderTimeout()
-
-        self.previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc):
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-        return False
 
 
 # ------------------------------------------------------------------------ state file

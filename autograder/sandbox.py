@@ -61,6 +61,7 @@ SCRATCH_PREFIX = "nnlab-task-"  # a grading process's copy of one submission
 IOPUB_MESSAGE_BYTES = 8_000_000
 IOPUB_QUEUED_MESSAGES = 32
 SHELL_QUEUED_MESSAGES = 4
+SEND_TIMEOUT_MS = 10_000
 # Files of /etc a Python kernel may legitimately read (dynamic loader, fonts, time zone, users).
 ETC_FILES = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passwd", "group",
@@ -325,6 +326,7 @@ class CappedKernelClient(BlockingKernelClient):
         sock.linger = 0
         sock.setsockopt(zmq.MAXMSGSIZE, int(max_bytes))
         sock.setsockopt(zmq.RCVHWM, int(max_queued))
+        sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)  # a send never waits for ever
         if identity:
             sock.identity = identity
         sock.connect(self._make_url(channel))  # options apply to connections made after
@@ -464,7 +466,10 @@ class SandboxedKernel:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise KernelDied(f"the kernel exited during start-up: {self.startup_log()}")
-            msg_id = self.client.kernel_info()
+            try:
+                msg_id = self.client.kernel_info()
+            except zmq.ZMQError:  # the send timed out: try again until the deadline
+                continue
             reply_deadline = min(deadline, time.monotonic() + 1.0)
             while time.monotonic() < reply_deadline:
                 try:
