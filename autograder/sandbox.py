@@ -96,7 +96,8 @@ class Limits:
     max_cell_chars: int = 100_000  # source of one cell
     max_source_chars: int = 500_000  # sources of all the student's cells together
     # The trusted grading process of one submission (tests, decoding, feedback rendering):
-    # address space and wall time beyond notebook_timeout (kernel start-up and rendering).
+    # address space it may map beyond what it inherits from its worker, and wall time
+    # beyond notebook_timeout (kernel start-up and rendering).
     grader_memory_mb: int = 4096
     grader_extra_seconds: float = 120.0
     feedback_seconds: float = 30.0  # rendering one feedback page; past it, a short page

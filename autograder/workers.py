@@ -4,12 +4,13 @@ Two layers:
 
 run_isolated(function, args, memory_mb, seconds) -> Ended
     Forks this process and runs function(*args) in the child, under an address-space limit
-    (RLIMIT_AS, soft) of `memory_mb` MB and a wall-clock watchdog of `seconds` here in the
-    parent, which SIGKILLs the child when time is up. The child inherits everything this
-    process has loaded (modules, the parsed source notebook, the feedback templates), so it
-    starts in milliseconds. Ended.how is 'ok' (value: the function's return value, which
-    must pickle), 'raised' (message), 'memory' (MemoryError in the child), 'timeout' or
-    'died' (message names the signal or exit status). Never raises for the child's sake.
+    (RLIMIT_AS, soft) of `memory_mb` MB more than it inherited, and a wall-clock watchdog of
+    `seconds` here in the parent, which SIGKILLs the child when time is up. The child
+    inherits everything this process has loaded (modules, the parsed source notebook, the
+    feedback templates), so it starts in milliseconds. Ended.how is 'ok' (value: the
+    function's return value, which must pickle), 'raised' (message), 'memory' (MemoryError
+    in the child), 'timeout' or 'died' (message names the signal or exit status). Never
+    raises for the child's sake.
 
 SupervisedPool(workers)
     The local executor: `workers` long-lived supervisor processes (spawn start method), each
@@ -73,12 +74,23 @@ def _die_with_parent() -> None:
         pass  # not Linux: the watchdog and RLIMIT_CPU still bound the child
 
 
+def _mapped_bytes() -> int:
+    """This process's address space now (VmSize), or 0 where /proc cannot tell."""
+    try:
+        status = open("/proc/self/status").read()
+        return int(status.split("VmSize:")[1].split()[0]) * 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _child(function, args, memory_mb: int, seconds: float, write_fd: int) -> None:
     """Body of the forked child; always ends with os._exit (never returns to the caller)."""
     code = 0
     try:
         _die_with_parent()
-        limit = int(memory_mb) * 1024 * 1024
+        # The child may map memory_mb MB on top of what it inherited: a worker's own size
+        # (libraries, thread stacks: it grows with the number of cores) is not its fault.
+        limit = _mapped_bytes() + int(memory_mb) * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
