@@ -217,16 +217,24 @@ def _source_file(task: Task) -> Path:
 
 
 def _warm_up(source: Path) -> None:
-    """Parse the source notebook and load the feedback templates here, once per worker, so
-    every forked child inherits them instead of repeating the work."""
+    """Parse the source notebook, compile its tests and render one feedback page here, once
+    per worker, so every forked child inherits the work (the feedback templates alone
+    take a second or more to compile) instead of repeating it."""
     from . import engine
-    from .feedback import _exporter
+    from .feedback import message_notebook, render_feedback
+    from .trusted import prepare
 
+    if getattr(_warm_up, "done", None) == source:
+        return
     try:
-        engine.load_source(source)
+        info = engine.load_source(source)
+        for cell in info.cells:
+            if cell.test is not None:
+                prepare(cell.test)
     except Exception:
         pass  # the child meets the same problem and reports it
-    _exporter()
+    render_feedback(message_notebook("warm-up"), {}, 0.0, 0.0, "-", "-", "-")
+    _warm_up.done = source
 
 
 def _grade_in_child(task: Task, source: Path, kernel) -> dict:
