@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import gc
 import hashlib
 import html
 import json
@@ -234,6 +235,10 @@ def _warm_up(source: Path) -> None:
     except Exception:
         pass  # the child meets the same problem and reports it
     render_feedback(message_notebook("warm-up"), {}, 0.0, 0.0, "-", "-", "-")
+    # Out of the collector's sight: a child's garbage collections would otherwise write to
+    # every inherited object and copy the worker's memory page by page.
+    gc.collect()
+    gc.freeze()
     _warm_up.done = source
 
 
