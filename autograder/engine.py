@@ -381,7 +381,9 @@ class KernelRunner:
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            kind, content = msg["msg_type"], msg["content"]
+            kind, content = msg.get("msg_type"), msg.get("content")
+            if not isinstance(content, dict):
+                continue  # forged by the student's code: nothing to show
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind in ("stream", "display_data", "execute_result", "error"):

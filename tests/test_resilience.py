@@ -180,6 +180,29 @@ def test_forged_messages_are_skipped_not_fatal():
     assert runner.send(b"payload") == '{"ok": 1}'
 
 
+class ForgingClient(FloodingClient):
+    """iopub: a message of the current request whose content is not an object, then idle."""
+
+    def execute(self, code, **options):
+        self.script = iter([["not", "an", "object"], {"execution_state": "idle"}])
+        return super().execute(code, **options)
+
+    def get_iopub_msg(self, timeout=None):
+        content = next(self.script, None)
+        if content is None:
+            raise queue.Empty()
+        return {"parent_header": {"msg_id": self.request}, "msg_type": "status",
+                "content": content}
+
+
+def test_forged_outputs_of_a_cell_are_dropped_not_fatal():
+    runner = KernelRunner(FakeKernel(ForgingClient()), Limits(cell_timeout=5),
+                          time.monotonic() + 60)
+    runner.start_cell()
+    finished, outcome = finishes_within(10, lambda: runner.execute("pass"))
+    assert finished and outcome == [], outcome
+
+
 # ------------------------------------------------------------------ size caps
 
 
