@@ -50,7 +50,11 @@ ALLOWED_DTYPES = {
 }
 
 MAX_DEPTH = 40
-MAX_ELEMENTS = 50_000_000  # total array elements in one reply
+# A reply over MAX_REPLY_BYTES is refused before it is parsed (the engine's sockets drop
+# larger messages even before they are read; see sandbox.Limits.max_reply_bytes). Parsing a
+# reply at the cap costs a few times its size in memory, so the caps below are about it.
+MAX_REPLY_BYTES = 32_000_000
+MAX_ELEMENTS = 8_000_000  # total array elements in one reply
 MAX_STRING = 10_000_000
 
 
@@ -80,7 +84,7 @@ class Handle:
     text: str
 
 
-def decode_reply(text: str, max_bytes: int = 256_000_000):
+def decode_reply(text: str, max_bytes: int = MAX_REPLY_BYTES):
     """Parse one kernel reply; return its value, or raise StudentError / BridgeError.
 
     text: the JSON reply text. The result is plain data, numpy arrays/scalars of whitelisted

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
 
 from . import bridge as bridge_module
 from .answers import bound_names, pieces_of_answer
@@ -64,6 +65,10 @@ __all__ = [
 ]
 
 TRUNCATION_NOTE = "\n[output truncated: the submission exceeded the output limit of {} bytes]\n"
+# Seconds to wait for the second of the two signals that a request is done (iopub idle,
+# shell reply) once the first has come: one may have been dropped at a full or capped socket.
+REPLY_GRACE = 1.0
+IOPUB_BATCH = 200  # iopub messages read per look while waiting for a bridge reply
 
 
 class EnvironmentProblem(RuntimeError):
@@ -319,6 +324,23 @@ def assemble(info: SourceInfo, submission: nbformat.NotebookNode) -> tuple[list[
 # ---------------------------------------------------------------------------- kernel I/O
 
 
+FORGED = {"parent_header": {}, "msg_type": "forged", "content": {}}
+
+
+def _get(getter, timeout: float):
+    """The next message from a channel getter, or None when none came within `timeout` s.
+
+    A message that does not deserialize (bad or repeated signature, broken JSON: the kernel
+    is the student's) stands as FORGED, a message of nobody's request.
+    """
+    try:
+        return getter(timeout=timeout)
+    except queue.Empty:
+        return None
+    except Exception:  # whatever a hostile kernel's bytes make jupyter_client raise
+        return FORGED
+
+
 class KernelRunner:
     """Executes code and bridge requests on one sandboxed kernel, with deadlines."""
 
@@ -337,28 +359,73 @@ class KernelRunner:
         cell_end = time.monotonic() + self.limits.cell_timeout
         self.cell_deadline = min(self.notebook_deadline, cell_end)
 
+    def _check_time(self) -> None:
+        if time.monotonic() > self.cell_deadline:
+            raise CellTimeout()
+
     def _wait(self, getter, msg_id):
-        """Next message with parent msg_id from `getter`, honouring deadline and liveness."""
+        """Next message with parent msg_id from `getter`, honouring deadline and liveness.
+
+        Every message read, ours or not, is followed by a deadline check: a kernel thread
+        flooding the channel cannot keep this loop busy past the cell's time.
+        """
         while True:
-            if time.monotonic() > self.cell_deadline:
-                raise CellTimeout()
-            try:
-                msg = getter(timeout=0.05)
-            except queue.Empty:
+            self._check_time()
+            msg = _get(getter, 0.05)
+            if msg is None:
                 if not self.kernel.alive():
-                    raise KernelDied("the kernel died") from None
+                    raise KernelDied("the kernel died")
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg
 
-    def execute(self, code: str) -> list:
-        """Run student code; return its outputs (capped). Errors in the code are outputs."""
-        msg_id = self.client.execute(code, store_history=True, allow_stdin=False,
-                                     stop_on_error=False)
-        outputs: list = []
+    def _request(self, code: str, **options) -> str:
+        """Send an execute request; KernelDied when the kernel stops taking requests (the
+        socket's send timeout, see sandbox.CappedKernelClient)."""
+        try:
+            return self.client.execute(code, allow_stdin=False, stop_on_error=False, **options)
+        except zmq.ZMQError as error:
+            raise KernelDied(f"the kernel stopped accepting requests ({error})") from None
+
+    def _reply_to(self, msg_id, timeout: float):
+        """The shell reply to msg_id if it arrives within `timeout` s, else None."""
+        end = time.monotonic() + timeout
         while True:
-            msg = self._wait(self.client.get_iopub_msg, msg_id)
-            kind, content = msg["msg_type"], msg["content"]
+            self._check_time()
+            msg = _get(self.client.get_shell_msg, max(0.0, end - time.monotonic()))
+            if msg is None:
+                return None
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg
+            if time.monotonic() >= end:
+                return None
+
+    def execute(self, code: str) -> list:
+        """Run student code; return its outputs (capped). Errors in the code are outputs.
+
+        The cell is over when iopub says the kernel is idle again. The shell reply is the
+        fallback: iopub drops messages when its small queue is full, so once the reply is
+        in, a missing idle status is waited for only REPLY_GRACE seconds.
+        """
+        msg_id = self._request(code, store_history=True)
+        outputs: list = []
+        replied_at = None
+        while True:
+            self._check_time()
+            msg = _get(self.client.get_iopub_msg, 0.05)
+            if msg is None:
+                if replied_at is None and self._reply_to(msg_id, 0) is not None:
+                    replied_at = time.monotonic()
+                if replied_at is not None and time.monotonic() - replied_at > REPLY_GRACE:
+                    break
+                if not self.kernel.alive():
+                    raise KernelDied("the kernel died")
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg.get("msg_type"), msg.get("content")
+            if not isinstance(content, dict):
+                continue  # forged by the student's code: nothing to show
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind in ("stream", "display_data", "execute_result", "error"):
@@ -369,7 +436,8 @@ class KernelRunner:
                 self._keep(outputs, kind, content)
             elif kind == "clear_output":
                 outputs.clear()
-        self._wait(self.client.get_shell_msg, msg_id)
+        if replied_at is None:
+            self._wait(self.client.get_shell_msg, msg_id)
         return outputs
 
     def _keep(self, outputs: list, kind: str, content: dict) -> None:
@@ -400,13 +468,33 @@ class KernelRunner:
             pass  # a malformed message from the kernel is dropped
 
     def send(self, payload: bytes) -> str:
-        """One bridge round trip; returns the raw reply text (decoded by the caller)."""
+        """One bridge round trip; returns the raw reply text (decoded by the caller).
+
+        A reply over Limits.max_reply_bytes never reaches this process: the socket drops it.
+        The kernel still reports idle on iopub, so idle without a reply for REPLY_GRACE
+        seconds means the reply was too large.
+        """
         expression = bridge_module.SERVE_EXPRESSION.format(
             payload=base64.b64encode(payload).decode("ascii")
         )
-        msg_id = self.client.execute("", silent=True, store_history=False, allow_stdin=False,
-                                     stop_on_error=False, user_expressions={"r": expression})
-        reply = self._wait(self.client.get_shell_msg, msg_id)
+        msg_id = self._request("", silent=True, store_history=False,
+                               user_expressions={"r": expression})
+        idle_at = None
+        while True:
+            reply = self._reply_to(msg_id, 0.05)
+            if reply is not None:
+                break
+            if not self.kernel.alive():
+                raise KernelDied("the kernel died")
+            idle_at = idle_at or self._idle_seen(msg_id)
+            if idle_at is not None and time.monotonic() - idle_at > REPLY_GRACE:
+                self._reconnect_shell()
+                raise bridge_module.BridgeError(
+                    "the kernel's reply was dropped: it is over the limit of "
+                    f"{self.limits.max_reply_bytes:,} bytes"
+                )
+        # Busy/idle of this request: left in iopub's small queue they would crowd out the
+        # next cell's outputs.
         self._drain_iopub()
         content = reply.get("content", {})
         result = (content.get("user_expressions") or {}).get("r")
@@ -419,13 +507,40 @@ class KernelRunner:
         text = (result.get("data") or {}).get("text/plain")
         if not isinstance(text, str):
             raise bridge_module.BridgeError("the kernel's reply is not text")
+        if len(text) > self.limits.max_reply_bytes:
+            raise bridge_module.BridgeError(
+                f"the kernel's reply is over the limit of {self.limits.max_reply_bytes:,} bytes"
+            )
         return text
 
+    def _reconnect_shell(self) -> None:
+        """A new shell socket under a new identity. The socket that refused an oversized
+        message reconnects under its old identity, which the kernel's ROUTER still holds
+        for the broken connection: requests sent on it would wait for ever."""
+        client = self.client
+        client.shell_channel.close()
+        client._shell_channel = None
+        client.session.session = uuid.uuid4().hex
+        client.shell_channel.start()
+
+    def _idle_seen(self, msg_id) -> float | None:
+        """Read what iopub holds now (within the deadline); the time idle for msg_id came."""
+        for _ in range(IOPUB_BATCH):
+            self._check_time()
+            msg = _get(self.client.get_iopub_msg, 0)
+            if msg is None:
+                return None
+            if (msg.get("parent_header", {}).get("msg_id") == msg_id
+                    and msg.get("msg_type") == "status"
+                    and msg.get("content", {}).get("execution_state") == "idle"):
+                return time.monotonic()
+        return None
+
     def _drain_iopub(self) -> None:
+        """Discard what iopub holds; a flood ends in CellTimeout, not in an endless loop."""
         while True:
-            try:
-                self.client.get_iopub_msg(timeout=0)
-            except queue.Empty:
+            self._check_time()
+            if _get(self.client.get_iopub_msg, 0) is None:
                 return
 
     def install_bridge(self) -> None:
@@ -478,8 +593,14 @@ def _empty_cells(info: SourceInfo, message: str) -> dict[str, CellResult]:
     return cells
 
 
-def _read_submission(submission) -> nbformat.NotebookNode:
+def _read_submission(submission, limits: Limits) -> nbformat.NotebookNode:
     if isinstance(submission, (str, Path)):
+        size = Path(submission).stat().st_size
+        if size > limits.max_submission_bytes:
+            raise NotebookProblem(
+                f"too large: the notebook file has {size:,} bytes, over the limit of "
+                f"{limits.max_submission_bytes:,} bytes per submission"
+            )
         return read_notebook(Path(submission))
     if not isinstance(submission, dict):
         raise NotebookProblem("the submission is not a notebook")
@@ -510,10 +631,11 @@ def grade_submission(
     started = time.monotonic()
     info = load_source(source)
     try:
-        nb = _read_submission(submission)
+        nb = _read_submission(submission, limits)
         if int(nb.get("nbformat", 0)) != 4:
             raise NotebookProblem(f"unsupported notebook format {nb.get('nbformat')}")
         steps, notes = assemble(info, nb)
+        check_sizes(steps, limits)
     except NotebookProblem as problem:
         if kernel is not None:
             kernel.kill()
@@ -601,6 +723,29 @@ def _grade(info, steps, notes, kernel, limits, started, secret=None) -> Submissi
         message += "; " + "; ".join(notes)
     return SubmissionResult(status, message, score, info.max_score, cells,
                             time.monotonic() - started, notebook, notes, runner.truncated)
+
+
+def check_sizes(steps: list[Step], limits: Limits) -> None:
+    """Raise NotebookProblem when the student's cells are over Limits.max_cell_chars each or
+    Limits.max_source_chars together: nothing that large is run or rendered (rendering
+    alone could outlast every time limit)."""
+    total = 0
+    for number, step in enumerate(steps, start=1):
+        if step.source is not None and step.kind not in ("answer", "manual"):
+            continue  # the instructor's cell
+        size = len(step.code)
+        total += size
+        if size > limits.max_cell_chars:
+            where = f"cell {step.source.grade_id!r}" if step.source else f"cell {number}"
+            raise NotebookProblem(
+                f"too large: {where} has {size:,} characters, over the limit of "
+                f"{limits.max_cell_chars:,} per cell"
+            )
+    if total > limits.max_source_chars:
+        raise NotebookProblem(
+            f"too large: the cells of the submission have {total:,} characters together, over "
+            f"the limit of {limits.max_source_chars:,}"
+        )
 
 
 def _mark_halted(step: Step, cells: dict, cell, reason: str) -> None:

@@ -17,10 +17,13 @@ notebook itself in this process (pre-flight); no result is stored unless it gets
 automatic marks -> store each result as it arrives: files, gradebook, then the state line.
 A run killed at any point can be rerun: state lines are whole or ignored, the gradebook
 update is one transaction and is repeated for every stored result, and grades.csv is
-rebuilt from the state, one row per student and assignment.
+rebuilt from the state, one row per student and assignment. A record that failed for the
+grader's reasons (a dead process, an internal error) carries "infra": true and is graded
+again by the next run.
 
-Workers (process pool, spawn start method, or a Dask cluster) only compute: they call
-engine.grade_submission and render the feedback page, and return plain data.
+Workers (supervisor processes from workers.SupervisedPool, or a Dask cluster) only compute:
+grade_task grades each submission in a forked child with its own limits (workers.py), and
+returns plain data.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import csv
 import dataclasses
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -48,6 +52,7 @@ from .secret import SecretProblem, submission_secret, workspace_secret
 
 STATE_FILE = "state.jsonl"
 STATUS_ORDER = ("error", "timeout", "invalid", "missing", "ok")
+DEATHS_BEFORE_ABORT = 3  # worker deaths in a row, before any success, that stop the run
 FIXED_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 
 
@@ -133,29 +138,129 @@ def _kernel_pool(limits: dict, unsafe: bool):
     return pool
 
 
-def grade_task(task: Task) -> dict:
-    """Worker entry point: grade one notebook, render its feedback; return plain data.
+def _failure_record(task: Task, status: str, message: str, infra: bool,
+                    duration: float = 0.0) -> dict:
+    """A record for a submission whose grading did not finish. infra: the grader's fault
+    (a dead process, an internal error), not the student's: a rerun grades it again."""
+    return {
+        **task.key,
+        "status": status,
+        "message": message,
+        "score": 0.0,
+        "max_score": 0.0,
+        "cells": {},
+        "duration": float(duration),
+        "note": task.note,
+        "infra": infra,
+    }
 
-    Never raises for a bad submission. {"fatal": message} means the run must stop
-    (the sandbox cannot be set up on this worker).
+
+def grade_task(task: Task) -> dict:
+    """Worker entry point: grade one notebook in a process of its own; return plain data.
+
+    The kernel boots ahead in this process (KernelPool); the grading itself (test cells,
+    decoding replies, rendering feedback) runs in a forked child under
+    Limits.grader_memory_mb of address space and a wall-clock limit of notebook_timeout +
+    grader_extra_seconds, so whatever happens to it costs this submission only. Never
+    raises for a bad submission. {"fatal": message} means the run must stop (the sandbox
+    cannot be set up on this worker).
     """
+    from . import engine
+    from .workers import run_isolated
+
+    limits = engine.Limits(**task.limits)
+    try:
+        kernel = _kernel_pool(task.limits, task.unsafe).take()
+    except engine.SandboxUnavailable as error:
+        return {"fatal": f"grading cannot run on this worker: {error}"}
+    try:
+        source = _source_file(task)
+        _warm_up(source)
+        seconds = limits.notebook_timeout + limits.grader_extra_seconds
+        ended = run_isolated(_grade_in_child, (task, source, kernel),
+                             memory_mb=limits.grader_memory_mb, seconds=seconds)
+    finally:
+        kernel.kill()
+    if ended.how == "ok":
+        return ended.value
+    if ended.how == "timeout":
+        return _failure_record(
+            task, "timeout",
+            f"grading this submission took longer than {seconds:g} s, the limit for a whole "
+            "submission (kernel start-up, tests and feedback included)", False, ended.seconds)
+    if ended.how == "memory":
+        return _failure_record(
+            task, "error",
+            f"grading this submission needed more than {limits.grader_memory_mb} MB in the "
+            "grading process", False, ended.seconds)
+    if ended.how == "died":
+        return _failure_record(
+            task, "error",
+            f"the grading process of this submission {ended.message} (for example by the "
+            "out-of-memory killer; not the student's fault): run the command again to grade "
+            "it again", True, ended.seconds)
+    return _failure_record(task, "error", f"internal grading error: {ended.message}", True,
+                           ended.seconds)
+
+
+def _source_file(task: Task) -> Path:
+    """The source notebook on this machine: the planned path, or a copy named by content."""
+    import tempfile
+
+    source = Path(task.source_path)
+    if source.is_file() and sha256(source.read_bytes()) == sha256(task.source_bytes):
+        return source
+    folder = Path(tempfile.gettempdir()) / f"nnlab-source-{sha256(task.source_bytes)[:16]}"
+    copy = folder / f"{task.notebook}.ipynb"
+    if not copy.is_file():
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".{os.getpid()}.tmp"
+        tmp.write_bytes(task.source_bytes)
+        os.replace(tmp, copy)
+    return copy
+
+
+def _warm_up(source: Path) -> None:
+    """Parse the source notebook, compile its tests and render one feedback page here, once
+    per worker, so every forked child inherits the work (the feedback templates alone
+    take a second or more to compile) instead of repeating it."""
+    from . import engine
+    from .feedback import message_notebook, render_feedback
+    from .trusted import prepare
+
+    if getattr(_warm_up, "done", None) == source:
+        return
+    try:
+        info = engine.load_source(source)
+        for cell in info.cells:
+            if cell.test is not None:
+                prepare(cell.test)
+    except Exception:
+        pass  # the child meets the same problem and reports it
+    render_feedback(message_notebook("warm-up"), {}, 0.0, 0.0, "-", "-", "-")
+    # Out of the collector's sight: a child's garbage collections would otherwise write to
+    # every inherited object and copy the worker's memory page by page.
+    gc.collect()
+    gc.freeze()
+    _warm_up.done = source
+
+
+def _grade_in_child(task: Task, source: Path, kernel) -> dict:
+    """Grade one notebook and render its feedback page (runs in the isolated child)."""
     import nbformat
 
     from . import engine
     from .feedback import message_notebook, render_feedback
+    from .workers import run_isolated
 
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nnlab-task-") as scratch:
-        source = Path(task.source_path)
-        if not source.is_file() or sha256(source.read_bytes()) != sha256(task.source_bytes):
-            source = Path(scratch) / "source" / f"{task.notebook}.ipynb"
-            source.parent.mkdir()
-            source.write_bytes(task.source_bytes)
+    from .sandbox import SCRATCH_PREFIX
+
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         submission = Path(scratch) / "submitted" / f"{task.notebook}.ipynb"
         submission.parent.mkdir()
         submission.write_bytes(task.submission_bytes)
         try:
-            kernel = _kernel_pool(task.limits, task.unsafe).take()
             result = engine.grade_submission(
                 source, submission, limits=engine.Limits(**task.limits), unsafe=task.unsafe,
                 kernel=kernel,
@@ -164,17 +269,12 @@ def grade_task(task: Task) -> dict:
             )
         except (engine.SandboxUnavailable, engine.EnvironmentProblem) as error:
             return {"fatal": f"grading cannot run on this worker: {error}"}
+        except MemoryError:
+            raise
         except Exception as error:  # the batch continues; the row says what happened
-            return {
-                **task.key,
-                "status": "error",
-                "message": f"internal grading error: {type(error).__name__}: {error}",
-                "score": 0.0,
-                "max_score": 0.0,
-                "cells": {},
-                "duration": time.monotonic() - started,
-                "note": task.note,
-            }
+            return _failure_record(task, "error",
+                                   f"internal grading error: {type(error).__name__}: {error}",
+                                   True, time.monotonic() - started)
     cells = {gid: _cell_dict(cell) for gid, cell in result.cells.items()}
     notes = [n for n in getattr(result, "notes", []) if n not in result.message]
     parts = [task.note, old_format_note(task.submission_bytes), *notes, result.message]
@@ -189,17 +289,29 @@ def grade_task(task: Task) -> dict:
         "cells": cells,
         "duration": float(result.duration),
         "note": task.note,
+        "infra": False,
     }
     graded = result.notebook if result.notebook is not None else message_notebook(message)
-    try:
-        record["feedback_html"] = render_feedback(
-            graded, cells, result.score, result.max_score,
-            task.assignment, task.student, task.notebook,
-        )
-    except Exception as error:  # a feedback page must never cost the grade
-        record["feedback_html"] = sanitize.error_page(f"feedback could not be rendered: {error}")
+    # Rendering runs in a process of its own, killed after feedback_seconds: markdown
+    # rendering can spend minutes inside a regular expression, where no signal reaches it.
+    limits = engine.Limits(**task.limits)
+    rendered = run_isolated(
+        render_feedback,
+        (graded, cells, result.score, result.max_score, task.assignment, task.student,
+         task.notebook),
+        memory_mb=limits.grader_memory_mb, seconds=limits.feedback_seconds,
+    )
+    if rendered.how == "ok":
+        record["feedback_html"] = rendered.value
+    else:  # a feedback page must never cost the grade
+        reason = (f"within {limits.feedback_seconds:g} s" if rendered.how == "timeout"
+                  else f"({rendered.message})")
+        record["feedback_html"] = sanitize.error_page(
+            f"Score: {result.score:g} / {result.max_score:g}. The feedback page could not "
+            f"be rendered {reason}.")
     if result.notebook is not None:  # formgrader renders it unsanitised, as the instructor
         record["autograded_ipynb"] = nbformat.writes(sanitize.safe_notebook(result.notebook))
+    record["duration"] = float(time.monotonic() - started)
     return record
 
 
@@ -228,6 +340,8 @@ class StateFile:
     def lookup(self, task: Task) -> dict | None:
         record = self.records.get((task.student, task.assignment, task.notebook))
         key = task.key
+        if record and record.get("infra"):
+            return None  # failed for the grader's reasons, not the student's: grade again
         if record and all(record.get(k) == key[k] for k in ("submission_sha256", "source_sha256")):
             return record
         return None
@@ -413,79 +527,56 @@ class Store:
 # ------------------------------------------------------------------------ executors
 
 
-class LocalPool:
-    def __init__(self, workers: int):
-        context = multiprocessing.get_context("spawn")
-        self.executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+def LocalPool(workers: int):  # noqa: N802  (stands for a class: a pool of this machine)
+    """Supervised worker processes on this machine (see workers.SupervisedPool)."""
+    from .workers import SupervisedPool
 
-    def submit(self, function, task):
-        return self.executor.submit(function, task)
-
-    def as_completed(self, futures):
-        return cf.as_completed(list(futures))
-
-    def shutdown(self, cancel: bool = False) -> None:
-        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+    return SupervisedPool(workers)
 
 
 def _crash_record(task: Task, error: BaseException) -> dict:
-    return {
-        **task.key,
-        "status": "error",
-        "message": f"the grading process died ({type(error).__name__}); graded twice, same result",
-        "score": 0.0,
-        "max_score": 0.0,
-        "cells": {},
-        "duration": 0.0,
-        "note": task.note,
-    }
+    """The record of a task whose worker process died under it."""
+    return _failure_record(
+        task, "error",
+        f"{error} while grading this submission (not the student's fault): run the command "
+        "again to grade it again", True)
 
 
-def execute(tasks, make_pool, setup) -> None:
-    """Run `tasks` on pools from `make_pool()`; store results with what `setup()` returns.
+def execute(tasks, make_pool, setup, function=None) -> None:
+    """Run `tasks` on a pool from `make_pool()`; store results with what `setup()` returns.
 
     setup() -> (store, progress) runs after the tasks were handed to the pool, so workers
     boot and grade while this process prepares the gradebook and checks the environment;
-    their results wait until setup() has returned. A task whose worker process dies is
-    retried once in a fresh pool, then recorded as an error, so one pathological submission
-    cannot stop the class.
+    their results wait until setup() has returned. `function` (default grade_task) runs on
+    the workers. A task whose worker process dies is recorded as an error of that task
+    alone, flagged `infra` so that the next run grades it again; when workers keep dying
+    before any task succeeds, the run stops rather than give the class errors.
     """
-    attempts: Counter = Counter()  # keyed by (student, assignment, notebook)
-    pending = list(tasks)
+    function = function or grade_task
     store = progress = None
-    fruitless_rounds = 0
-    while pending:
-        pool = make_pool()
-        try:
-            futures = {pool.submit(grade_task, task): task for task in pending}
-            if store is None:
-                store, progress = setup()
-            pending, stored, last_error = [], 0, None
-            for future in pool.as_completed(futures):
-                task = futures[future]
-                try:
-                    record = future.result()
-                except Exception as error:
-                    last_error = error
-                    ident = (task.student, task.assignment, task.notebook)
-                    attempts[ident] += 1
-                    if attempts[ident] >= 2 and fruitless_rounds == 0:
-                        record = _crash_record(task, error)
-                    else:
-                        pending.append(task)
-                        continue
+    pool = make_pool()
+    deaths_in_a_row, succeeded = 0, 0
+    try:
+        futures = {pool.submit(function, task): task for task in tasks}
+        store, progress = setup()
+        for future in pool.as_completed(futures):
+            task = futures[future]
+            try:
+                record = future.result()
+            except Exception as error:
+                deaths_in_a_row += 1
+                if not succeeded and deaths_in_a_row >= DEATHS_BEFORE_ABORT:
+                    raise RunAborted(f"grading worker processes keep dying: {error}") from None
+                record = _crash_record(task, error)
+            else:
                 if "fatal" in record:
                     raise RunAborted(record["fatal"])
-                store.save(record)
-                stored += 1
-                progress.update(f"{task.student} {task.assignment} {record['status']}")
-        finally:
-            pool.shutdown(cancel=True)
-        fruitless_rounds = fruitless_rounds + 1 if pending and not stored else 0
-        if fruitless_rounds >= 2:
-            # Twice in a row no worker returned anything: the workers, not the students,
-            # are broken. Stop rather than give the class zeros.
-            raise RunAborted(f"grading worker processes keep dying: {last_error!r}")
+                deaths_in_a_row = 0
+                succeeded += 1
+            store.save(record)
+            progress.update(f"{task.student} {task.assignment} {record['status']}")
+    finally:
+        pool.shutdown(cancel=True)
     if progress is not None:
         progress.close()
 
@@ -580,8 +671,10 @@ def run(options: Options, stream=None) -> int:
     from .gradebook import GradebookWriter, create_gradebook, db_url_for, register_assignment
     from .importer import default_roster_path, read_roster
     from .report import write_report
+    from .sandbox import remove_stale_sandboxes
 
     stream = stream or sys.stdout
+    remove_stale_sandboxes()  # left behind by a grader that was killed
     source_root = Path(options.source_root)
     assignments = course.resolve_assignments(options.assignment, source_root)
     if not assignments:

@@ -4,8 +4,9 @@ Contract: `SandboxedKernel(limits, workdir_files)` launches a kernel that
   - sees a read-only view of the system (/usr, a few /etc files), the Python installation
     (sys.prefix, sys.base_prefix) and the nnlab package, and nothing else of the host:
     no solutions/, no gradebook, no other submissions, no repository, no home directory;
-  - works in a throwaway writable directory (its HOME and cwd) holding only `workdir_files`,
-    plus a small private /tmp; both vanish with the sandbox;
+  - works in a throwaway home (its HOME and cwd) holding a copy of `workdir_files`, plus a
+    private /tmp: two size-capped tmpfs (Limits.disk_mb in total) that vanish with the
+    sandbox, so a disk-filling loop fills only them;
   - has no network (own network namespace), its own pid namespace (killing the sandbox kills
     every process the student started), its own session (no terminal injection);
   - runs under rlimits: address space (memory_mb), CPU seconds, processes, file size;
@@ -13,6 +14,13 @@ Contract: `SandboxedKernel(limits, workdir_files)` launches a kernel that
     fork bomb needs the uid drop); as a normal user, runs as that user in a user namespace.
 The kernel talks ZMQ over unix-domain sockets in a directory bind-mounted at the same path
 inside and outside (filesystem sockets work across network namespaces; TCP would not).
+The grader's sockets refuse any message over a size cap and queue only a few messages
+(CappedKernelClient), so a hostile kernel cannot make the grading process allocate more
+than a bounded amount. The client is created on first use, in whichever process uses it
+(the grading process may be a fork of the one that started the kernel).
+
+Host folders of sandboxes are named nnlab-sbx-<pid of the creating process>-...;
+remove_stale_sandboxes() deletes those whose creator is dead (a killed grader).
 
 If bubblewrap is missing or cannot create namespaces, SandboxUnavailable is raised, unless
 unsafe=True, in which case the kernel runs unisolated (rlimits only) and a warning is logged.
@@ -25,6 +33,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -35,13 +44,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import zmq
 from jupyter_client import BlockingKernelClient
-from jupyter_client.connect import write_connection_file
+from jupyter_client.connect import channel_socket_types, write_connection_file
 
 log = logging.getLogger(__name__)
 
 HOME_IN_SANDBOX = "/home/student"
+# The notebook's files, read-only; the launcher copies them into the (tmpfs) home.
+FILES_IN_SANDBOX = "/run/grader-files"
 FILE_SIZE_LIMIT_MB = 256
+SANDBOX_PREFIX = "nnlab-sbx-"
+SCRATCH_PREFIX = "nnlab-task-"  # a grading process's copy of one submission
+# iopub carries the student's outputs: a message may be big (a long print is one message),
+# but only a few are queued. Shell carries the replies to bridge requests (Limits.max_reply_bytes).
+IOPUB_MESSAGE_BYTES = 8_000_000
+IOPUB_QUEUED_MESSAGES = 32
+SHELL_QUEUED_MESSAGES = 4
+SEND_TIMEOUT_MS = 10_000
 # Files of /etc a Python kernel may legitimately read (dynamic loader, fonts, time zone, users).
 ETC_FILES = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts", "passwd", "group",
@@ -67,9 +87,29 @@ class Limits:
     max_processes: int = 64
     max_output_bytes: int = 1_000_000
     cpu_seconds: int = 600
+    # Home plus /tmp of the sandbox, in MB (tmpfs: it counts against the machine's memory).
+    disk_mb: int = 256
+    # Largest reply to one bridge request; larger ones are dropped at the socket.
+    max_reply_bytes: int = 32_000_000
+    # Size caps on what the student hands in (checked before anything runs or renders).
+    max_submission_bytes: int = 20_000_000  # the .ipynb file, outputs included
+    max_cell_chars: int = 100_000  # source of one cell
+    max_source_chars: int = 500_000  # sources of all the student's cells together
+    # The trusted grading process of one submission (tests, decoding, feedback rendering):
+    # address space it may map beyond what it inherits from its worker, and wall time
+    # beyond notebook_timeout (kernel start-up and rendering).
+    grader_memory_mb: int = 4096
+    grader_extra_seconds: float = 120.0
+    feedback_seconds: float = 30.0  # rendering one feedback page; past it, a short page
+
+    def queued_bytes(self) -> int:
+        """Upper bound on bytes the grading process holds in its kernel sockets' queues."""
+        return (IOPUB_QUEUED_MESSAGES * IOPUB_MESSAGE_BYTES
+                + SHELL_QUEUED_MESSAGES * int(self.max_reply_bytes))
 
 
-# Runs inside the sandbox before the kernel: set rlimits, drop root, exec ipykernel.
+# Runs inside the sandbox before the kernel: set rlimits, drop root, fill the home with the
+# notebook's files (as the kernel's user, so they are the student's to change), exec ipykernel.
 LAUNCHER = r"""
 import json, os, resource, sys
 cfg = json.loads(sys.argv[1])
@@ -79,6 +119,15 @@ if cfg["uid"] is not None:
     os.setgroups([])
     os.setgid(cfg["uid"])
     os.setuid(cfg["uid"])
+if cfg["files"]:
+    import shutil
+    for name in os.listdir(cfg["files"]):
+        source, target = os.path.join(cfg["files"], name), os.path.join(cfg["home"], name)
+        if os.path.isdir(source):
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    os.chdir(cfg["home"])
 os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", cfg["connection"],
                           "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"])
 """
@@ -150,8 +199,21 @@ def _namespace_flags() -> list[str]:
     return flags
 
 
-def bwrap_command(workdir: Path, conndir: Path, tmp_mb: int) -> list[str]:
-    """The bubblewrap prefix that isolates one kernel (see the module docstring)."""
+def disk_split(limits: Limits) -> tuple[int, int]:
+    """(home MB, /tmp MB): Limits.disk_mb shared 3:1 between the two tmpfs."""
+    total = max(8, int(limits.disk_mb))
+    tmp_mb = max(4, total // 4)
+    return total - tmp_mb, tmp_mb
+
+
+def bwrap_command(workdir: Path, conndir: Path, tmp_mb: int, home_mb: int | None = None
+                  ) -> list[str]:
+    """The bubblewrap prefix that isolates one kernel (see the module docstring).
+
+    workdir: host folder with the notebook's files, mounted read-only at FILES_IN_SANDBOX;
+    the home is a tmpfs of home_mb MB (default: 3 x tmp_mb) and /tmp one of tmp_mb MB.
+    """
+    home_mb = 3 * tmp_mb if home_mb is None else home_mb
     command = [shutil.which("bwrap") or "bwrap", *_namespace_flags(),
                "--die-with-parent", "--new-session", "--clearenv",
                "--ro-bind", "/usr", "/usr"]
@@ -163,17 +225,22 @@ def bwrap_command(workdir: Path, conndir: Path, tmp_mb: int) -> list[str]:
             command += ["--ro-bind", str(host), str(host)]
     for name in ETC_FILES:
         command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # Size-capped tmpfs: whatever the student writes lives in memory the cap bounds, never
+    # on the host disk. Mode 1777/0777: as root, the kernel runs as a uid of its own.
     command += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+                "--perms", "1777", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     readonly = _readonly_paths()
     # bwrap creates missing parent directories as 0700 root; the kernel's uid must traverse.
-    parents = {str(parent) for path in [*readonly, str(conndir), HOME_IN_SANDBOX]
+    parents = {str(parent) for path in [*readonly, str(conndir), HOME_IN_SANDBOX,
+                                        FILES_IN_SANDBOX]
                for parent in Path(path).parents if str(parent) != "/"}
     for parent in sorted(parents):
         command += ["--perms", "0755", "--dir", parent]
     for path in readonly:
         command += ["--ro-bind", path, path]
-    command += ["--bind", str(workdir), HOME_IN_SANDBOX,
+    command += ["--perms", "0777", "--size", str(home_mb * 1024 * 1024),
+                "--tmpfs", HOME_IN_SANDBOX,
+                "--ro-bind", str(workdir), FILES_IN_SANDBOX,
                 "--bind", str(conndir), str(conndir),
                 "--chdir", HOME_IN_SANDBOX,
                 # The sandbox's own root (a tmpfs holding /etc, the mount points, ...) is
@@ -245,10 +312,78 @@ def _matplotlib_cache() -> Path | None:
     return cache
 
 
+class CappedKernelClient(BlockingKernelClient):
+    """A kernel client whose sockets refuse oversized messages and queue only a few.
+
+    ZMQ drops the connection of a peer that sends a message over MAXMSGSIZE (the client
+    reconnects by itself), before any byte of it is kept; RCVHWM bounds how many messages
+    wait in the queue. `caps` maps a channel to (max message bytes, max queued messages).
+    """
+
+    caps: dict[str, tuple[int, int]] = {}
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None):
+        max_bytes, max_queued = self.caps.get(channel, (IOPUB_MESSAGE_BYTES, 4))
+        sock = self.context.socket(channel_socket_types[channel])
+        sock.linger = 0
+        sock.setsockopt(zmq.MAXMSGSIZE, int(max_bytes))
+        sock.setsockopt(zmq.RCVHWM, int(max_queued))
+        sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)  # a send never waits for ever
+        if identity:
+            sock.identity = identity
+        sock.connect(self._make_url(channel))  # options apply to connections made after
+        return sock
+
+
+def _pid_running(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (unsafe mode off Linux): existence is all we can learn
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def remove_stale_sandboxes(folder: str | None = None) -> list[Path]:
+    """Delete sandbox folders left behind by grading processes that no longer run.
+
+    Ours are named SANDBOX_PREFIX or SCRATCH_PREFIX + "<creator pid>-..."; a folder whose
+    creator is alive is kept (it may be grading right now). Returns the folders removed.
+    """
+    base = Path(folder or tempfile.gettempdir())
+    prefixes = "|".join(re.escape(prefix) for prefix in (SANDBOX_PREFIX, SCRATCH_PREFIX))
+    pattern = re.compile(rf"(?:{prefixes})(\d+)-")
+    removed = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _pid_running(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 class SandboxedKernel:
     """One kernel process in its own sandbox, and a blocking client connected to it.
 
-    Starting returns at once (the kernel boots in the background); call wait_ready().
+    Starting returns at once (the kernel boots in the background); call wait_ready(). The
+    client is created on first use; a process forked after start-up may use and kill the
+    kernel (it then checks liveness through /proc rather than waitpid).
     """
 
     def __init__(self, limits: Limits, workdir_files=(), unsafe: bool = False):
@@ -257,7 +392,9 @@ class SandboxedKernel:
             if problem:
                 raise SandboxUnavailable(problem)
         self.unsafe = unsafe
-        self.root = Path(tempfile.mkdtemp(prefix="nnlab-sbx-"))
+        self.limits = limits
+        self.owner = os.getpid()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-"))
         self.workdir = self.root / "home"
         self.conndir = self.root / "c"
         self.workdir.mkdir()
@@ -281,34 +418,49 @@ class SandboxedKernel:
         if uid is not None:
             for path in [self.root, *self.root.rglob("*")]:
                 os.lchown(path, uid, uid)
-        launcher_config = json.dumps(
-            {"rlimits": _rlimits(limits), "uid": uid, "connection": connection_file}
-        )
-        kernel = [sys.executable, "-c", LAUNCHER, launcher_config]
+        launcher_config = {"rlimits": _rlimits(limits), "uid": uid,
+                           "connection": connection_file, "files": None, "home": None}
         if unsafe:
             log.warning("grading WITHOUT a sandbox (--unsafe): student code runs as this user")
             env = kernel_environment(unsafe_home=str(self.workdir))
-            command, cwd = kernel, str(self.workdir)
+            command, cwd = [], str(self.workdir)
         else:
-            tmp_mb = max(16, min(256, limits.memory_mb // 8))
+            home_mb, tmp_mb = disk_split(limits)
+            launcher_config.update(files=FILES_IN_SANDBOX, home=HOME_IN_SANDBOX)
             env = kernel_environment()
-            command = bwrap_command(self.workdir, self.conndir, tmp_mb)
+            command = bwrap_command(self.workdir, self.conndir, tmp_mb, home_mb)
             for key, value in env.items():
                 command += ["--setenv", key, value]
-            command, cwd = command + kernel, None
+            cwd = None
+        command += [sys.executable, "-c", LAUNCHER, json.dumps(launcher_config)]
         self.log_path = self.root / "kernel.log"
         with open(self.log_path, "wb") as log_file:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env=env, cwd=cwd, start_new_session=True,
             )
-        self.client = BlockingKernelClient()
-        self.client.load_connection_info(self.connection)
-        self.client.start_channels()
+        self._client = None
         self.ready = False
 
+    @property
+    def client(self) -> CappedKernelClient:
+        if self._client is None:
+            client = CappedKernelClient(context=zmq.Context())
+            client.caps = {
+                "shell": (self.limits.max_reply_bytes, SHELL_QUEUED_MESSAGES),
+                "iopub": (IOPUB_MESSAGE_BYTES, IOPUB_QUEUED_MESSAGES),
+            }
+            client.load_connection_info(self.connection)
+            # Only the two channels grading uses: every open socket is one more queue a
+            # hostile kernel could fill.
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+            self._client = client
+        return self._client
+
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if os.getpid() == self.owner:
+            return self.process.poll() is None
+        return _pid_running(self.process.pid)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until the kernel answers kernel_info; raise KernelDied if it cannot."""
@@ -318,7 +470,10 @@ class SandboxedKernel:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise KernelDied(f"the kernel exited during start-up: {self.startup_log()}")
-            msg_id = self.client.kernel_info()
+            try:
+                msg_id = self.client.kernel_info()
+            except zmq.ZMQError:  # the send timed out: try again until the deadline
+                continue
             reply_deadline = min(deadline, time.monotonic() + 1.0)
             while time.monotonic() < reply_deadline:
                 try:
@@ -326,13 +481,14 @@ class SandboxedKernel:
                 except Exception:  # queue.Empty
                     continue
                 if reply["parent_header"].get("msg_id") == msg_id:
-                    self._drain_iopub()
+                    self._drain_iopub(deadline)
                     self.ready = True
                     return
         raise KernelDied(f"the kernel did not start within {timeout:.0f} s: {self.startup_log()}")
 
-    def _drain_iopub(self) -> None:
-        while True:
+    def _drain_iopub(self, deadline: float) -> None:
+        """Discard start-up messages; stop at a quiet moment or at the deadline."""
+        while time.monotonic() < deadline:
             try:
                 self.client.get_iopub_msg(timeout=0.05)
             except Exception:
@@ -347,23 +503,23 @@ class SandboxedKernel:
 
     def kill(self) -> None:
         """End the kernel and everything it started; remove its directories."""
-        if self.process.poll() is None:
+        if self.alive():
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.error("sandbox process %s did not exit after SIGKILL", self.process.pid)
-        try:
-            self.client.stop_channels()
-        except Exception:  # closing a dead connection may raise anything zmq has
-            pass
-        if self.unsafe:
-            # Unsandboxed children are not in a pid namespace; their session group is all
-            # we can reach.
-            pass
+        if os.getpid() == self.owner:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                log.error("sandbox process %s did not exit after SIGKILL", self.process.pid)
+        if self._client is not None:
+            try:
+                self._client.stop_channels()
+                self._client.context.destroy(linger=0)
+            except Exception:  # closing a dead connection may raise anything zmq has
+                pass
+            self._client = None
         shutil.rmtree(self.root, ignore_errors=True)
 
     close = kill

@@ -156,3 +156,31 @@ def test_missing_bubblewrap_fails_closed(monkeypatch):
             sandbox.SandboxedKernel(sandbox.Limits())
     finally:
         sandbox.sandbox_problem.cache_clear()
+
+
+@pytest.mark.slow
+def test_disk_fill_is_capped_and_never_reaches_the_host_disk(kernel):
+    fill = (
+        "import os\nwritten = 0\n"
+        "for folder in (os.path.expanduser('~'), '/tmp'):\n"
+        "    for number in range(40):\n"
+        "        path = os.path.join(folder, f'fill{number}')\n"
+        "        try:\n"
+        "            with open(path, 'wb') as handle:\n"
+        "                handle.write(bytes(16_000_000))\n"
+        "            written += 16_000_000\n"
+        "        except OSError as error:\n"
+        "            print('FULL', folder, error.errno)\n"
+        "            break\n"
+        "print('WRITTEN', written)\n"
+    )
+    output = run(kernel, fill, timeout=120)
+    host_bytes = sum(path.stat().st_size for path in kernel.root.rglob("*") if path.is_file())
+    run(kernel, "import glob, os\nfor path in glob.glob(os.path.expanduser('~/fill*')) + "
+                "glob.glob('/tmp/fill*'):\n    os.remove(path)")
+    lines = output.split("\n")
+    assert "FULL /home/student 28" in lines and "FULL /tmp 28" in lines  # ENOSPC in both
+    written = int(output.split("WRITTEN")[1].split()[0])
+    cap = kernel.limits.disk_mb * 1024 * 1024
+    assert cap // 2 < written <= cap
+    assert host_bytes < 10_000_000  # the notebook's files and caches only
