@@ -132,3 +132,13 @@ def test_log_scale_labels_powers_without_math_text():
     assert plots.log_scale(ax, "x", base=2).get_major_formatter()(8.0, 0) == "8"
     with pytest.raises(ValueError, match="which"):
         plots.log_scale(ax, "z")
+
+
+def test_series_next_to_each_other_differ_by_dash_as_well_as_colour():
+    # Orange and vermillion (series 1 and 3) are hard to tell apart by hue alone.
+    paths = {name: np.zeros((3, 2)) + k for k, name in enumerate("abcd")}
+    curves = {name: np.geomspace(1, 1e-3, 5) for name in "abcd"}
+    for ax in (plots.contour_trajectories(_Bowl(), paths), plots.loss_curves(curves)):
+        lines = {line.get_label(): line for line in ax.get_lines() if line.get_label() in "abcd"}
+        styles = [(to_hex(lines[n].get_color()), str(lines[n].get_linestyle())) for n in "abcd"]
+        assert len({s[1] for s in styles}) == 4, styles

@@ -71,6 +71,16 @@ def log_scale(ax, which: str = "y", base: int = 10):
     return axis
 
 
+# Dash patterns paired with color(i): neighbouring series (orange and vermillion, blue and sky
+# blue) differ by dash as well as hue, so curves stay apart in grey scale too.
+DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 3)))
+
+
+def dash(i: int):
+    """The dash pattern of the i-th series, paired with color(i)."""
+    return DASHES[i % len(DASHES)]
+
+
 def color(i: int) -> str:
     """The i-th palette colour (cycles)."""
     return PALETTE[i % len(PALETTE)]
@@ -115,7 +125,8 @@ def contour_trajectories(surface, trajectories, ax=None, levels=30, title=None, 
         if path.ndim != 2 or path.shape[1] != 2:
             raise ValueError(f"trajectory {name!r} must have shape (T, 2), got {path.shape}")
         ax.plot(
-            path[:, 0], path[:, 1], "-o", color=color(i), markersize=2.5, linewidth=1.2, label=name
+            path[:, 0], path[:, 1], marker="o", linestyle=dash(i), color=color(i), markersize=2.5,
+            linewidth=1.2, label=name
         )
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
@@ -139,7 +150,8 @@ def loss_curves(
     if not isinstance(curves, dict):
         curves = {"loss": curves}
     for i, (name, values) in enumerate(curves.items()):
-        ax.plot(np.arange(len(values)), np.asarray(values, dtype=float), color=color(i), label=name)
+        ax.plot(np.arange(len(values)), np.asarray(values, dtype=float), color=color(i),
+                linestyle=dash(i), label=name)
     if log:
         ax.set_yscale("log")
     ax.legend(fontsize="small")
