@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from tests.support.processes import stop_group
 from tests.test_pipeline import (
     ASSIGNMENT,
     CORRECT,
@@ -207,15 +208,7 @@ def formgrader(course, tmp_path_factory):
                 time.sleep(0.3)
         yield base
     finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(server.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            server.wait(timeout=5)
+        stop_group(server)
         log.close()
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop_group
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,15 +219,7 @@ def lab(tmp_path_factory):
                 _api(base, token, f"/api/kernels/{kernel['id']}", method="DELETE")
         except OSError:
             pass
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(server.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            server.wait(timeout=5)
+        stop_group(server)
         log.close()
 
 
