@@ -634,6 +634,7 @@ def grade_submission(
         nb = _read_submission(submission, limits)
         if int(nb.get("nbformat", 0)) != 4:
             raise NotebookProblem(f"unsupported notebook format {nb.get('nbformat')}")
+        check_cell_sizes(nb, limits)  # before assembly, which parses every cell
         steps, notes = assemble(info, nb)
         check_sizes(steps, limits)
     except NotebookProblem as problem:
@@ -723,6 +724,20 @@ def _grade(info, steps, notes, kernel, limits, started, secret=None) -> Submissi
         message += "; " + "; ".join(notes)
     return SubmissionResult(status, message, score, info.max_score, cells,
                             time.monotonic() - started, notebook, notes, runner.truncated)
+
+
+def check_cell_sizes(nb, limits: Limits) -> None:
+    """Raise NotebookProblem when any cell of the submission, as handed in, is over
+    Limits.max_cell_chars: parsing it to assemble the notebook could itself take minutes."""
+    for number, cell in enumerate(nb.get("cells", []), start=1):
+        size = len(_text(cell.get("source", "")))
+        if size > limits.max_cell_chars:
+            gid = grade_id(cell)
+            where = f"cell {gid!r}" if gid else f"cell {number}"
+            raise NotebookProblem(
+                f"too large: {where} has {size:,} characters, over the limit of "
+                f"{limits.max_cell_chars:,} per cell"
+            )
 
 
 def check_sizes(steps: list[Step], limits: Limits) -> None:

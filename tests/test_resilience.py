@@ -451,13 +451,24 @@ def test_output_flood_ends_the_submission_and_the_run_writes_grades(tmp_path):
 
 
 @pytest.mark.slow
-def test_feedback_rendering_is_time_limited_and_keeps_the_grade(tmp_path):
+def test_feedback_rendering_is_time_limited_and_keeps_the_grade(tmp_path, monkeypatch):
     source_root = build_assignment(tmp_path / "solutions")
     submissions = tmp_path / "submitted"
     nb = student_notebook(CORRECT)
-    # Under the cell cap, yet markdown rendering of it takes tens of seconds.
+    # Under the cell cap; nbconvert once spent tens of seconds on it. Sanitising the markdown
+    # first made it fast, but a renderer that hangs must still be cut off, grade kept.
     nb.cells.append(nbformat.v4.new_markdown_cell("[" * 49_000 + "]" * 49_000))
     put(submissions, "slowpage", nb)
+    from autograder import feedback
+
+    real_render = feedback.render_feedback
+
+    def hanging_render(notebook, *args):
+        if any("[" * 1000 in cell.source for cell in notebook.cells):
+            time.sleep(120)
+        return real_render(notebook, *args)
+
+    monkeypatch.setattr(feedback, "render_feedback", hanging_render)
     limits = {**asdict(Limits()), "cell_timeout": 20.0, "feedback_seconds": 2.0}
     (task,) = pipeline.plan_run(source_root, [ASSIGNMENT], submissions, {}, limits,
                                 False).tasks
@@ -467,3 +478,18 @@ def test_feedback_rendering_is_time_limited_and_keeps_the_grade(tmp_path):
     assert record["status"] == "ok" and record["score"] == 3.0
     assert "could not be rendered within 2 s" in record["feedback_html"]
     assert "Score: 3 / 4" in record["feedback_html"]
+
+
+def test_bracket_flood_markdown_now_renders_within_the_limit(tmp_path):
+    source_root = build_assignment(tmp_path / "solutions")
+    submissions = tmp_path / "submitted"
+    nb = student_notebook(CORRECT)
+    nb.cells.append(nbformat.v4.new_markdown_cell("[" * 49_000 + "]" * 49_000))
+    put(submissions, "slowpage", nb)
+    limits = {**asdict(Limits()), "cell_timeout": 20.0, "feedback_seconds": 20.0}
+    (task,) = pipeline.plan_run(source_root, [ASSIGNMENT], submissions, {}, limits,
+                                False).tasks
+    record = pipeline.grade_task(task)
+    assert record["status"] == "ok" and record["score"] == 3.0
+    assert "could not be rendered" not in record["feedback_html"]
+    assert "[[[[" in record["feedback_html"]
