@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import functools
 import os
 import shutil
 import statistics
@@ -105,11 +106,17 @@ def build_class(work: Path, source_path: Path, assignment: str, count: int) -> t
 # ---------------------------------------------------------------------------- runs
 
 
+@functools.lru_cache(maxsize=1)
 def same_work_environment() -> dict[str, str]:
     """The environment every configuration runs in. The autograder's kernels draw figures
-    with the non-interactive Agg backend (feedback needs no images), so the baselines do
-    the same: every configuration does the same work."""
-    return {**course.quiet_environment(), "MPLBACKEND": "agg"}
+    with the inline backend at 60 dpi (feedback keeps the student's figures, see
+    autograder/sandbox.py), so the baselines do the same: every configuration does the
+    same work."""
+    rc_dir = Path(tempfile.mkdtemp(prefix="bench-mplrc-"))
+    (rc_dir / "matplotlibrc").write_text("figure.dpi: 60\n")
+    return {**course.quiet_environment(),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "MATPLOTLIBRC": str(rc_dir / "matplotlibrc")}
 
 
 def timed(command: list[str], cwd: Path) -> float:
