@@ -19,7 +19,7 @@ from autograder import graded_figures
 from tests.support.grading import grade_all, variant
 from tests.support.keys import answer, assert_key_unreadable, wrong_keys
 from tests.support.validity import GradingValidity, PartialCredit, autograded_cells, points
-from tests.support.visible import visible_output, with_scratch_cell
+from tests.support.visible import assert_says_format_only, visible_output, with_scratch_cell
 
 ASSIGNMENT = "04-overfitting"
 AUTOGRADED_POINTS = 17
@@ -320,9 +320,7 @@ class TestGradingValidity(GradingValidity, PartialCredit):
 
 @pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
 def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
-    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
-    assert "format OK; the value is checked when graded" in out
-    assert not err
+    assert_says_format_only(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
 # --------------------------------------------- the model labels are a key the grader holds
 
 # The figure is released as an image drawn from the key in the hidden test, so the answers

@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.grading import cells_for, grade_all, variant
-from tests.support.validity import GradingValidity, PartialCredit
-from tests.support.visible import visible_output, with_scratch_cell
+from tests.support.validity import GradingValidity, PartialCredit, assert_full_automatic_marks
+from tests.support.visible import assert_says_format_only, visible_output, with_scratch_cell
 
 ASSIGNMENT = "06-cnn-motivation"
 
@@ -323,18 +323,12 @@ class TestGradingValidity(GradingValidity, PartialCredit):
     @pytest.mark.slow
     @pytest.mark.parametrize("name", ["named_like_the_library", "debug_cell"])
     def test_honest_notebooks_score_full_marks(self, rule_variants, name):
-        result = rule_variants[name]
-        failed = {gid: c.message for gid, c in result.cells.items()
-                  if not c.needs_manual and not c.passed}
-        assert not failed
-        assert sum(c.points for c in result.cells.values() if not c.needs_manual) == 17
+        assert_full_automatic_marks(rule_variants[name], 17)
 
 
 @pytest.mark.parametrize("test_id", sorted(FORMAT_ONLY))
 def test_a_visible_test_that_checks_only_the_form_says_so(test_id):
-    out, err = visible_output(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
-    assert "format OK; the value is checked when graded" in out
-    assert not err
+    assert_says_format_only(ASSIGNMENT, test_id, FORMAT_ONLY[test_id])
 
 
 # Floats where the text asks for integers: the student sees it before submitting.

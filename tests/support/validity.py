@@ -183,3 +183,12 @@ class PartialCredit:
                  if is_test_cell(c)
                  and float(c.metadata["nbgrader"].get("points", 0)) > MAX_TEST_CELL_POINTS}
         assert not heavy, f"split these test cells into parts: {heavy}"
+
+
+def assert_full_automatic_marks(result: SubmissionResult, autograded_points: float) -> None:
+    """Every autograded cell of `result` passed and the automatic points add up."""
+    failed = {gid: c.message for gid, c in result.cells.items()
+              if not c.needs_manual and not c.passed}
+    assert not failed
+    assert sum(c.points for c in result.cells.values() if not c.needs_manual) == \
+        autograded_points

@@ -54,3 +54,11 @@ def with_scratch_cell(nb, after: str, source: str):
     at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
     nb.cells.insert(at + 1, new_code_cell(source))
     return nb
+
+
+def assert_says_format_only(assignment: str, test_id: str, answer_source: str) -> None:
+    """A visible test that checks only the form passes a well-formed wrong answer, and says
+    so on stdout (never stderr, which nbgrader would score as 0)."""
+    out, err = visible_output(assignment, test_id, answer_source)
+    assert "format OK; the value is checked when graded" in out
+    assert not err
