@@ -463,28 +463,45 @@ class SandboxedKernel:
         return _pid_running(self.process.pid)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until the kernel answers kernel_info; raise KernelDied if it cannot."""
+        """Block until the kernel answers kernel_info on shell AND on iopub.
+
+        A shell reply alone is not enough: iopub is a subscription, and messages published
+        before it is connected are lost (ZeroMQ's "slow joiner"). The first cell's output
+        and its idle status would then never arrive. Seeing the status the kernel publishes
+        for one of our own requests proves the subscription is live. Raises KernelDied if
+        the kernel exits or the deadline passes.
+        """
         if self.ready:
             return
         deadline = time.monotonic() + timeout
+        our_requests: set[str] = set()
         while time.monotonic() < deadline:
             if not self.alive():
                 raise KernelDied(f"the kernel exited during start-up: {self.startup_log()}")
             try:
-                msg_id = self.client.kernel_info()
+                our_requests.add(self.client.kernel_info())
             except zmq.ZMQError:  # the send timed out: try again until the deadline
                 continue
-            reply_deadline = min(deadline, time.monotonic() + 1.0)
-            while time.monotonic() < reply_deadline:
+            attempt_deadline = min(deadline, time.monotonic() + 1.0)
+            while time.monotonic() < attempt_deadline:
                 try:
-                    reply = self.client.get_shell_msg(timeout=0.2)
+                    message = self.client.get_iopub_msg(timeout=0.1)
                 except Exception:  # queue.Empty
                     continue
-                if reply["parent_header"].get("msg_id") == msg_id:
+                if message["parent_header"].get("msg_id") in our_requests:
+                    self._drain_shell()
                     self._drain_iopub(deadline)
                     self.ready = True
                     return
         raise KernelDied(f"the kernel did not start within {timeout:.0f} s: {self.startup_log()}")
+
+    def _drain_shell(self) -> None:
+        """Discard the kernel_info replies, so that they are not mistaken for later ones."""
+        while True:
+            try:
+                self.client.get_shell_msg(timeout=0.05)
+            except Exception:  # queue.Empty
+                return
 
     def _drain_iopub(self, deadline: float) -> None:
         """Discard start-up messages; stop at a quiet moment or at the deadline."""

@@ -184,3 +184,40 @@ def test_disk_fill_is_capped_and_never_reaches_the_host_disk(kernel):
     cap = kernel.limits.disk_mb * 1024 * 1024
     assert cap // 2 < written <= cap
     assert host_bytes < 10_000_000  # the notebook's files and caches only
+
+
+class LossyIopubClient:
+    """A kernel client whose iopub subscription connects only after `lost` requests.
+
+    Shell replies always arrive; the status messages published for the first requests
+    are lost, as ZeroMQ loses messages published before a subscriber has joined.
+    """
+
+    def __init__(self, lost):
+        self.lost, self.requests = lost, []
+        self.shell, self.iopub = queue.Queue(), queue.Queue()
+
+    def kernel_info(self):
+        msg_id = f"info-{len(self.requests)}"
+        self.requests.append(msg_id)
+        self.shell.put({"parent_header": {"msg_id": msg_id}, "msg_type": "kernel_info_reply"})
+        if len(self.requests) > self.lost:
+            self.iopub.put({"parent_header": {"msg_id": msg_id}, "msg_type": "status"})
+        return msg_id
+
+    def get_shell_msg(self, timeout):
+        return self.shell.get(timeout=timeout)
+
+    def get_iopub_msg(self, timeout):
+        return self.iopub.get(timeout=timeout)
+
+
+def test_ready_only_once_iopub_carries_our_request():
+    started = sandbox.SandboxedKernel.__new__(sandbox.SandboxedKernel)
+    started._client, started.ready = LossyIopubClient(lost=2), False
+    started.alive = lambda: True
+    started.wait_ready(timeout=10)
+    assert started.ready
+    # A shell reply alone did not count: it took a third request to see iopub carry one.
+    assert len(started.client.requests) == 3
+    assert started.client.shell.empty(), "stale kernel_info replies left for the first cell"
