@@ -215,11 +215,11 @@ def test_dropout_resample_button_draws_another_thinned_network():
     explorer = dropout.dropout_explorer()
     (button,) = [w for w in explorer.children if isinstance(w, ipywidgets.Button)]
     masks_before = [m.copy() for m in explorer.state["masks"]]
-    image_before = bytes(explorer.view.image.value)
+    image_before = explorer.view.pictures()
     button.click()
     masks_after = explorer.state["masks"]
     assert any(not np.array_equal(a, b) for a, b in zip(masks_before, masks_after, strict=True))
-    assert bytes(explorer.view.image.value) != image_before
+    assert explorer.view.pictures() != image_before
     assert explorer.state["count"] == 2 ** (2 * 32)
 
 
@@ -277,6 +277,85 @@ def test_png_encoder_round_trips_through_an_independent_decoder():
     np.testing.assert_array_equal(decoded, pixels)
 
 
+def test_png_encoder_keeps_alpha_when_asked():
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(1).integers(0, 256, size=(5, 9, 4), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(encode_png(pixels, alpha=True)))
+    assert decoded.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(decoded), pixels)
+    with pytest.raises(ValueError, match="RGBA"):
+        encode_png(pixels[..., :3], alpha=True)
+
+
+def _decoded(png):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
+
+
+def _composited(base_png, overlay_png):
+    """What the page shows: the overlay drawn over the base (alpha 0 or 255 only)."""
+    base, overlay = _decoded(base_png), _decoded(overlay_png)
+    assert set(np.unique(overlay[..., 3])) <= {0, 255}
+    return np.where(overlay[..., 3:] == 255, overlay, base)[..., :3]
+
+
+def _assert_page_shows_the_frames(view):
+    for (base, overlay), panel in zip(view.pictures(), view._panels, strict=True):
+        frame = panel.pixels.view(np.uint8)[..., :3]
+        np.testing.assert_array_equal(_composited(base, overlay), frame)
+
+
+def test_overlay_over_base_is_exactly_the_frame_through_memo_and_static_changes():
+    explorer = momentum.momentum_explorer(quiz=True)
+    view = explorer.view
+    _assert_page_shows_the_frames(view)
+    explorer.controls["reveal"].value = True  # the legends (static) change: new bases
+    _assert_page_shows_the_frames(view)
+    explorer.controls["reveal"].value = False  # from memory: the older bases come back
+    explorer.controls["alpha"].value = 0.123  # a new setting drawn over those bases
+    _assert_page_shows_the_frames(view)
+
+
+def test_a_base_shown_from_memory_is_replaced_before_the_next_overlay():
+    from nnlab.explore._view import FigureView
+
+    view = FigureView(panels=1, size=(3.0, 2.0))
+    (ax,) = view.axes
+    static_line = ax.plot([0, 1], [0, 1], color="grey")[0]
+    moving = view.dynamic(*ax.plot([0, 1], [1, 0], color="red"))
+    view.render()
+    remembered = view.pictures()
+    static_line.set_ydata([1, 1])  # a static change: a new base
+    view.invalidate()
+    view.render()
+    view.show(remembered)  # the memory of the first state, with its base
+    moving.set_ydata([0.5, 0.2])  # then a dynamic change only
+    view.render()
+    _assert_page_shows_the_frames(view)
+
+
+def test_a_slider_move_sends_small_overlays_and_never_the_base_again():
+    explorer = race.optimizer_race()
+    sent = {"base": [], "overlay": []}
+    for base, overlay in explorer.view.layers:
+        base.observe(lambda change: sent["base"].append(len(change["new"])), names="value")
+        overlay.observe(lambda change: sent["overlay"].append(len(change["new"])), names="value")
+    base_sizes = [len(base.value) for base, _overlay in explorer.view.layers]
+    for rate in (2e-3, 3e-3, 5e-3, 0.02, 0.2):  # the last ones diverge: tags appear
+        explorer.controls["SGD"].value = rate
+        _assert_page_shows_the_frames(explorer.view)
+    assert sent["base"] == []
+    assert len(sent["overlay"]) >= 5
+    # the contour panel's overlay is a fraction of its base
+    assert max(sent["overlay"]) < 0.5 * max(base_sizes)
+
+
 # ---------------------------------------------------------------- every explorer, headless
 EXPLORERS = {
     "step_size": (lambda: step_size.step_size_explorer(), "lr", [0.3, 0.7, 1.1]),
@@ -297,7 +376,8 @@ EXPLORERS = {
 
 
 def _pictures(explorer):
-    return tuple(bytes(image.value) for image in explorer.view.images)
+    """Every PNG the explorer shows: base and overlay of each panel."""
+    return tuple(bytes(png) for layers in explorer.view.pictures() for png in layers)
 
 
 @pytest.mark.parametrize("name", sorted(EXPLORERS))
@@ -332,8 +412,9 @@ def test_explorer_updates_in_place_quietly(name, capfd):
 def test_only_the_panels_that_changed_are_sent_again():
     explorer = convolution.convolution_explorer()
     sent = []
-    for index, image in enumerate(explorer.view.images):
-        image.observe(lambda _change, index=index: sent.append(index), names="value")
+    for index, layers in enumerate(explorer.view.layers):
+        for image in layers:
+            image.observe(lambda _change, index=index: sent.append(index), names="value")
     explorer.controls["kernel"].value = "Laplacian"  # the input photograph does not change
     assert 0 not in sent and 1 in sent and 2 in sent
 
@@ -378,11 +459,11 @@ def test_momentum_quiz_hides_names_and_theory_until_revealed():
     hidden = legend(ax_path)
     assert sorted(hidden) == ["curve A", "curve B", "curve C"]
     assert not any("theory" in text for text in legend(ax_loss))
-    first = bytes(explorer.view.image.value)
+    first = explorer.view.pictures()
     explorer.controls["reveal"].value = True
     assert sorted(legend(ax_path)) == sorted(momentum.COMPARE_BETAS)
     assert sum("theory" in text for text in legend(ax_loss)) == 3
-    assert bytes(explorer.view.image.value) != first
+    assert explorer.view.pictures() != first
     # the letters must not simply follow the order GD, 0.5, 0.9
     assert hidden != ["curve A", "curve B", "curve C"]
 
@@ -473,11 +554,14 @@ def test_every_panel_fits_a_laptop_and_its_smallest_text_is_at_least_10_css_px()
 
     smallest_layout_css_px = 588  # notebook width at 1024x768 with the file browser open
     for name, explorer in _all_explorers().items():
-        for image, figure in zip(explorer.view.images, explorer.view.figures, strict=True):
-            png = bytes(image.value)
+        panels = zip(explorer.view.layers, explorer.view.panel_box.children,
+                     explorer.view.figures, strict=True)
+        for layers, box, figure in panels:
+            (png,) = {bytes(image.value)[:24] for image in layers}  # base and overlay: one size
+            png = bytes(layers[1].value)
             width, height = struct.unpack(">II", png[16:24])
-            css_width = int(image.layout.width.removesuffix("px"))
-            assert image.layout.max_width == "100%", name
+            css_width = int(box.layout.width.removesuffix("px"))
+            assert box.layout.max_width == "100%", name
             assert width == PIXEL_RATIO * css_width, name  # crisp at 2x, never upscaled
             assert css_width <= smallest_layout_css_px, name  # never shrunk on a laptop
             recorded = float(png_text(png)[MIN_FONT_KEY]) / PIXEL_RATIO
@@ -564,11 +648,23 @@ def test_race_marks_divergence_at_the_closed_form_step():
     explorer = race.optimizer_race(surface="quadratic", learning_rates={"SGD": lr}, start=x0)
     assert explorer.state["diverged_at"]["SGD"] == expected
     ax_path, ax_loss = explorer.view.axes
-    legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
-    assert f"SGD: diverged at step {expected}" in legend
-    notes = [t.get_text() for t in ax_path.texts + ax_loss.texts if t.get_visible()]
-    assert any(f"diverged at step {expected}" in n for n in notes if "SGD" not in n)  # path
-    assert f"SGD diverged at step {expected}" in notes  # curve
+    # legend: a tag drawn just right of the SGD entry, and no tag for the others
+    entries = {t.get_text(): t for t in ax_loss.get_legend().get_texts()}
+    tags = {name: [a for a in ax_loss.texts if getattr(a, "xycoords", None) is entry]
+            for name, entry in entries.items()}
+    assert [t.get_text() for t in tags["SGD"] if t.get_visible()] == [
+        f"diverged at step {expected}"
+    ]
+    assert not any(t.get_visible() for name in entries if name != "SGD" for t in tags[name])
+    renderer = ax_loss.get_figure(root=True).canvas.get_renderer()
+    entry_box = entries["SGD"].get_window_extent(renderer)
+    tag_box = tags["SGD"][0].get_window_extent(renderer)
+    assert entry_box.x1 <= tag_box.x0 <= entry_box.x1 + 20
+    assert abs((tag_box.y0 + tag_box.y1) - (entry_box.y0 + entry_box.y1)) / 2 < 3
+    path_notes = [t.get_text() for t in ax_path.texts if t.get_visible()]
+    assert any(f"diverged at step {expected}" in n for n in path_notes)  # path
+    curve_notes = [t.get_text() for t in ax_loss.texts if t.get_visible()]
+    assert f"SGD diverged at step {expected}" in curve_notes  # curve
     assert all(k is None for n, k in explorer.state["diverged_at"].items() if n != "SGD")
 
 

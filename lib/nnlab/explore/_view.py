@@ -8,8 +8,13 @@ Contract:
   Every PNG has PIXEL_RATIO image pixels per CSS pixel (crisp on 2x screens) and records
   the height of its smallest text in image pixels (PNG tEXt key MIN_FONT_KEY), so a test
   can compute the CSS size of every figure's smallest text from the rendered page.
+  Each panel is shown as two stacked PNGs of the same size: the base (static artists:
+  axes, contours, labels; sent again only when they change) and, on top, the overlay (the
+  frame's pixels that differ from the base, transparent elsewhere). Drawn over the base, the
+  overlay gives the frame exactly, and a slider update sends only the overlay: a few kB of
+  mostly transparent pixels instead of a whole contour plot.
   view.render() redraws every panel in place (blitting the registered dynamic artists) and
-  sends only the panels whose pixels changed.
+  sends only the layers whose pixels changed.
   view.busy(message) greys the panels and shows the message at once (before a slow step).
   Explorer(title, controls, view, update, call=...) is the VBox an explorer returns; its
   rich display carries the widget AND a PNG of its current state, so a notebook executed
@@ -56,8 +61,8 @@ STYLE = {
 }
 # Stale panels are greyed while a slow computation runs; the class is removed on render.
 _STYLE_SHEET = (
-    "<style>.nnlab-stale img{opacity:.35;filter:grayscale(1);transition:opacity .1s}"
-    ".nnlab-panels{gap:4px 12px}.nnlab-panels img{height:auto}"
+    "<style>.nnlab-stale .nnlab-panel{opacity:.35;filter:grayscale(1);transition:opacity .1s}"
+    ".nnlab-panels{gap:4px 12px}.nnlab-panel img{width:100%;height:auto}"
     ".nnlab-status{color:#444;min-height:1.2em}</style>"
 )
 
@@ -112,24 +117,33 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(pixels: np.ndarray, text: dict | None = None) -> bytes:
-    """Minimal PNG encoder for (H, W, 3) uint8 RGB (or RGBA, whose alpha is dropped).
+def encode_png(pixels: np.ndarray, text: dict | None = None, alpha: bool = False) -> bytes:
+    """Minimal PNG encoder for (H, W, 3) uint8 RGB or (H, W, 4) uint8 RGBA.
 
-    No row filters and the fastest zlib level; text: optional {key: value} strings stored
-    as tEXt chunks (Latin-1). Plots are mostly flat colour, so plain zlib compresses them
-    well; skipping PNG's per-row filter search makes this several times faster than a
-    general-purpose encoder.
+    alpha: keep the alpha channel of RGBA pixels (an 8-bit RGBA PNG); otherwise it is
+    dropped (an RGB PNG). No row filters and the fastest zlib level; text: optional
+    {key: value} strings stored as tEXt chunks (Latin-1). Plots are mostly flat colour, so
+    plain zlib compresses them well; skipping PNG's per-row filter search makes this several
+    times faster than a general-purpose encoder.
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
         raise ValueError(f"need (H, W, 3) uint8 pixels, got {pixels.shape} {pixels.dtype}")
+    if alpha and pixels.shape[2] != 4:
+        raise ValueError(f"alpha=True needs (H, W, 4) RGBA pixels, got {pixels.shape}")
     height, width = pixels.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    if alpha:
+        rows = np.empty((height, 1 + 4 * width), dtype=np.uint8)
+        rows[:, 1:] = pixels.reshape(height, 4 * width)
+        colour_type = 6  # 8-bit RGBA
+    else:
+        rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+        channels = rows[:, 1:].reshape(height, width, 3)
+        for channel in range(3):  # per channel: several times faster than one 3-of-4 copy
+            channels[..., channel] = pixels[..., channel]
+        colour_type = 2  # 8-bit RGB
     rows[:, 0] = 0  # "no filter"
-    channels = rows[:, 1:].reshape(height, width, 3)
-    for channel in range(3):  # per channel: several times faster than one 3-of-4 copy
-        channels[..., channel] = pixels[..., channel]
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     texts = [
         _png_chunk(b"tEXt", key.encode("latin-1") + b"\0" + str(value).encode("latin-1"))
         for key, value in (text or {}).items()
@@ -169,7 +183,12 @@ def _visible_texts(artists):
 
 
 class _Panel:
-    """One Figure with one Axes, its Image widget, and its blitting state."""
+    """One Figure with one Axes, shown as two stacked Image widgets, and its blitting state.
+
+    base: the PNG of the static artists (the cached background); image: on top of it, the
+    overlay, the current frame where it differs from the base and transparent elsewhere.
+    box: the widget stacking the two, at the panel's CSS width or narrower.
+    """
 
     def __init__(self, size):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -184,11 +203,23 @@ class _Panel:
         )
         FigureCanvasAgg(self.figure)
         self.axes = self.figure.add_subplot()
-        self.image = widgets.Image(
-            format="png", layout=widgets.Layout(width=f"{self.css_width}px", max_width="100%")
+        # Both layers in one grid cell: the overlay (last) is drawn over the base.
+        self.base, self.image = (
+            widgets.Image(format="png", layout=widgets.Layout(grid_area="1 / 1 / 2 / 2"))
+            for _ in range(2)
         )
+        self.box = widgets.Box(
+            [self.base, self.image],
+            layout=widgets.Layout(
+                display="grid", width=f"{self.css_width}px", max_width="100%"
+            ),
+        )
+        self.box.add_class("nnlab-panel")
         self.dynamic = []
         self.background = None
+        self.background_words = None  # (H, W, 1) uint32: the base, one word per pixel
+        self.background_version = 0  # counts new backgrounds
+        self.sent_version = None  # the background version the base widget shows
         self.static_min_font = np.inf
         self.pixels = None
 
@@ -209,6 +240,8 @@ class _Panel:
             # The layout is solved now; keep it, so later draws skip the layout solver.
             self.figure.set_layout_engine("none")
             self.background = canvas.copy_from_bbox(self.figure.bbox)
+            self.background_words = np.asarray(canvas.buffer_rgba()).view(np.uint32).copy()
+            self.background_version += 1
             self.static_min_font = min(
                 (t.get_fontsize() for t in _visible_texts([self.figure]) if not t.get_animated()),
                 default=np.inf,
@@ -220,6 +253,20 @@ class _Panel:
                 self.figure.draw_artist(artist)
             artist.stale = False  # matplotlib marks it stale again when it changes
         return np.asarray(canvas.buffer_rgba())
+
+    def layers(self, words: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(base, overlay) RGBA pixels for the frame ``words`` (H, W, 1) uint32.
+
+        base: the background, or None if the base widget already shows this one. overlay:
+        the frame's pixels where they differ from the background, fully transparent (all
+        zero, which compresses to almost nothing) elsewhere. The frame is opaque, so drawing
+        the overlay over the base reproduces it exactly.
+        """
+        base = None
+        if self.sent_version != self.background_version:
+            base = self.background_words.view(np.uint8)
+        overlay = np.where(words != self.background_words, words, np.uint32(0))
+        return base, overlay.view(np.uint8)
 
     def min_font_px(self) -> float:
         """Smallest visible text of the panel, in image pixels."""
@@ -246,9 +293,13 @@ class FigureView:
             self._panels = [_Panel(s) for s in sizes]
         self.axes = [p.axes for p in self._panels]
         self.figures = [p.figure for p in self._panels]
+        # The top layer of each panel: where pointer events land.
         self.images = [p.image for p in self._panels]
+        # (base, overlay) Image widgets per panel.
+        self.layers = [(p.base, p.image) for p in self._panels]
         self.panel_box = widgets.Box(
-            self.images, layout=widgets.Layout(display="flex", flex_flow="row wrap")
+            [p.box for p in self._panels],
+            layout=widgets.Layout(display="flex", flex_flow="row wrap"),
         )
         self.panel_box.add_class("nnlab-panels")
         # Shown while a slow computation runs (cleared by the next render).
@@ -302,7 +353,10 @@ class FigureView:
             self._stale = True
 
     def render(self) -> list:
-        """Redraw every panel; send the ones whose pixels changed. Returns the PNGs (bytes)."""
+        """Redraw every panel; send the layers whose pixels changed.
+
+        Returns the (base, overlay) PNG bytes every panel shows now.
+        """
         start = time.perf_counter()
         encoding = []
         for panel in self._panels:
@@ -314,29 +368,37 @@ class FigureView:
             if panel.pixels is not None and np.array_equal(words, panel.pixels):
                 continue
             panel.pixels = words.copy()
-            # zlib releases the GIL: compress this panel while the next one is drawn.
-            pixels = panel.pixels.view(np.uint8)
+            base, overlay = panel.layers(panel.pixels)
             text = {MIN_FONT_KEY: f"{panel.min_font_px():.2f}"}
-            encoding.append((panel, _ENCODER.submit(encode_png, pixels, text)))
-        for panel, png in encoding:
-            panel.image.value = png.result()
+            # zlib releases the GIL: compress these layers while the next panel is drawn.
+            if base is not None:
+                encoding.append((panel.base, _ENCODER.submit(encode_png, base, text)))
+                panel.sent_version = panel.background_version
+            encoding.append((panel.image, _ENCODER.submit(encode_png, overlay, text, True)))
+        for image, png in encoding:
+            png = png.result()
+            if image.value != png:
+                image.value = png
         if self._stale:
             self.panel_box.remove_class("nnlab-stale")
             self._stale = False
         if self.status.value:
             self.status.value = ""
         self.last_render_seconds = time.perf_counter() - start
-        return [bytes(image.value) for image in self.images]
+        return [(bytes(base.value), bytes(top.value)) for base, top in self.layers]
 
     def pictures(self) -> tuple:
-        """The PNG bytes every panel shows now (for Explorer's memo)."""
-        return tuple(image.value for image in self.images)
+        """The (base, overlay) PNG bytes every panel shows now (for Explorer's memo)."""
+        return tuple((base.value, top.value) for base, top in self.layers)
 
     def show(self, pictures) -> None:
         """Show remembered pictures as they are; the next render redraws every panel."""
-        for panel, png in zip(self._panels, pictures, strict=True):
-            if panel.image.value != png:
-                panel.image.value = png
+        for panel, (base, top) in zip(self._panels, pictures, strict=True):
+            if panel.base.value != base:
+                panel.base.value = base
+                panel.sent_version = None  # an older base: send ours with the next render
+            if panel.image.value != top:
+                panel.image.value = top
             panel.pixels = None  # compare with nothing: re-encode on the next real render
         if self._stale:
             self.panel_box.remove_class("nnlab-stale")
