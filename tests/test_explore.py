@@ -824,6 +824,31 @@ def test_idle_kernel_trains_the_other_settings_so_first_visits_are_instant(monke
     assert trained == []  # every p was already trained while the learner was idle
 
 
+def test_warm_up_waits_while_the_learner_drags_another_explorer():
+    import asyncio
+    import time
+
+    async def scenario():
+        waiting = dropout.dropout_explorer()
+        dragged = step_size.step_size_explorer()
+        jobs = len(waiting._warm_jobs)
+        rates = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+        for step in range(30):  # 1.5 s of dragging, a change every 0.05 s
+            dragged.controls["lr"].value = rates[step % len(rates)]
+            assert dragged.controls["lr"].value == rates[step % len(rates)]
+            await asyncio.sleep(0.05)
+        during_drag = len(waiting._warm_jobs)
+        deadline = time.monotonic() + 30
+        while len(waiting._warm_jobs) == jobs and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return jobs, during_drag, len(waiting._warm_jobs)
+
+    jobs, during_drag, after = asyncio.run(scenario())
+    assert jobs > 0
+    assert during_drag == jobs, "a warm-up job ran while another explorer was dragged"
+    assert after < jobs, "warm-up did not resume once the learner stopped"
+
+
 def test_a_setting_seen_before_is_shown_from_memory_without_drawing():
     explorer = momentum.momentum_explorer()
     first = _pictures(explorer)

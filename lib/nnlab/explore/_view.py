@@ -69,6 +69,9 @@ _STYLE_SHEET = (
 
 # Warm-up jobs wait until no control has moved for this long (a drag is never slowed).
 WARM_UP_IDLE_SECONDS = 0.4
+# When a control of ANY explorer in this kernel last moved: all explorers share the kernel,
+# so one explorer's warm-up must wait while the learner drags another's slider.
+_last_activity = [time.monotonic()]
 # Two threads: the machines the course runs on have at least two cores.
 _ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nnlab-png")
 
@@ -471,7 +474,7 @@ class Explorer(widgets.VBox):
         # for "the control values do"); a setting seen before is shown from memory.
         self._memo_key = _values_key if memo is True else memo
         self._memo = {}
-        self._last_change = time.monotonic()
+        _last_activity[0] = time.monotonic()
         self.state = None
         self._holding = False
         self.error = widgets.HTML()
@@ -504,6 +507,7 @@ class Explorer(widgets.VBox):
             if hasattr(control, "value"):
                 control.observe(self._on_change, names="value")
         self.update()
+        _last_activity[0] = time.monotonic()  # a cell just ran: the learner is here
         self._schedule_warm_up(WARM_UP_IDLE_SECONDS)
 
     def _schedule_warm_up(self, delay):
@@ -517,7 +521,7 @@ class Explorer(widgets.VBox):
 
     def _warm_up_step(self):
         """Run one warm-up job if the learner has been idle; reschedule the rest."""
-        idle = time.monotonic() - self._last_change
+        idle = time.monotonic() - _last_activity[0]
         if idle < WARM_UP_IDLE_SECONDS:
             self._schedule_warm_up(WARM_UP_IDLE_SECONDS - idle)
             return
@@ -548,7 +552,7 @@ class Explorer(widgets.VBox):
         )
 
     def _on_change(self, _change=None):
-        self._last_change = time.monotonic()
+        _last_activity[0] = time.monotonic()
         if not self._holding:
             self.update()
 
