@@ -340,12 +340,19 @@ WATCH_JS = """
   }
   const state = {keys: [], frames: [], observer: null};
   window.__nnlab = state;
+  window.__nnlabImages = window.__nnlabImages || new WeakMap();
+  const ids = window.__nnlabImages;
   state.observer = new MutationObserver((mutations) => {
     for (const m of mutations) {
       if (m.type === "attributes" && m.attributeName === "src" && m.target.tagName === "IMG") {
         const seen = performance.now();
-        m.target.decode().then(() => state.frames.push(performance.now()),
-                               () => state.frames.push(seen));
+        if (!ids.has(m.target)) {
+          window.__nnlabNextImage = (window.__nnlabNextImage || 0) + 1;
+          ids.set(m.target, window.__nnlabNextImage);
+        }
+        const image = String(ids.get(m.target));
+        m.target.decode().then(() => state.frames.push([image, performance.now()]),
+                               () => state.frames.push([image, seen]));
       }
     }
   });
@@ -454,7 +461,7 @@ def _latencies(page, cell, steps):
             continue
         page.wait_for_function(NEW_FRAME_JS, timeout=30_000)
         record = page.evaluate(STOP_WATCH_JS)
-        times.append(min(record["frames"]) - record["keys"][0])
+        times.append(min(seen for _image, seen in record["frames"]) - record["keys"][0])
         page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
         # the slider ignores a click while its 300 ms tap animation runs
         page.wait_for_timeout(350)
@@ -462,23 +469,39 @@ def _latencies(page, cell, steps):
 
 
 def _drag_fps(page, cell):
-    """Drag the first visible slider for DRAG_SECONDS; pictures shown per second of drag."""
+    """Drag the first visible slider for DRAG_SECONDS; new pictures per second of drag.
+
+    The hand moves at an even speed, one mouse event per display frame (60 Hz), from the
+    handle to the right end of the track, to the left end and back to the start, so the
+    value changes all the time, as under a student's hand, and the count measures how fast
+    pictures follow rather than how often the test happens to move the mouse.
+    """
     handle = _visible_slider_handle(cell)
     track = handle.locator("xpath=ancestor::*[contains(@class,'noUi-target')][1]")
     start, box = handle.bounding_box(), track.bounding_box()
     x0, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
-    # sweep to the right end and back, so every explorer's slider really moves
-    stops = [x0 + (box["x"] + box["width"] - x0) * t for t in (0.25, 0.5, 0.75, 1.0)]
-    stops += [box["x"] + box["width"] * t for t in (0.75, 0.5, 0.25)]
+    left, right = box["x"] + 1, box["x"] + box["width"] - 1
+    legs = [(x0, right), (right, left), (left, x0)]
+    total = sum(abs(b - a) for a, b in legs)
+
+    def hand(fraction):
+        """Where the hand is after this fraction of the drag (even speed along the legs)."""
+        distance = fraction * total
+        for a, b in legs:
+            if distance <= abs(b - a):
+                return a + (b - a) * distance / max(abs(b - a), 1e-9)
+            distance -= abs(b - a)
+        return x0
+
     cell.evaluate(WATCH_JS)
     page.mouse.move(x0, y)
     page.mouse.down()
     began = time.perf_counter()
-    moves = 24
-    for i in range(moves):
-        target = stops[min(int(i * len(stops) / moves), len(stops) - 1)]
-        page.mouse.move(target + (i % 3), y, steps=2)
-        page.wait_for_timeout(1000 * DRAG_SECONDS / moves)
+    frame = 1 / 60
+    while (elapsed := time.perf_counter() - began) < DRAG_SECONDS:
+        page.mouse.move(hand(elapsed / DRAG_SECONDS), y)
+        time.sleep(max(0.0, frame - (time.perf_counter() - began - elapsed)))
+    page.mouse.move(x0, y)
     page.mouse.up()
     elapsed = time.perf_counter() - began
     page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
@@ -486,11 +509,14 @@ def _drag_fps(page, cell):
     if not record["keys"]:
         return 0.0
     first, last = record["keys"][0], record["keys"][-1]
-    frames = sorted(record["frames"])
-    # distinct pictures while the hand moved (several panels of one update count once)
-    shown = [t for t in frames if first <= t <= last + 50]
-    distinct = [t for i, t in enumerate(shown) if i == 0 or t - shown[i - 1] > 8]
-    return len(distinct) / max((last - first) / 1000, elapsed * 0.5)
+    # Pictures shown while the hand moved. Each update gives each panel one new picture at
+    # most, so the panel that changed most often counts the updates (panels of one update,
+    # decoded at different moments, never count twice).
+    per_image = {}
+    for image, seen in record["frames"]:
+        if first <= seen <= last + 50:
+            per_image[image] = per_image.get(image, 0) + 1
+    return max(per_image.values(), default=0) / max((last - first) / 1000, elapsed * 0.5)
 
 
 def _launch(playwright, console_errors, dpr):
