@@ -1,11 +1,18 @@
-"""nnlab.explore._pointer: a point on a panel's PNG -> the array cell matplotlib drew there.
+"""The pointer on a panel: from a point on its PNG to the array cell drawn there, and the
+convolution explorer's map linked to its input window by hover and click.
 
-Checked two independent ways: against matplotlib's own transforms (cell centres, the Axes'
-edges, points outside), and against the pixels Agg actually drew (every cell a colour of
-its own), so the PNG's top-left origin and the figure's dpi are tested, not assumed.
+The mapping is checked two independent ways: against matplotlib's own transforms (cell
+centres, the Axes' edges, points outside), and against the pixels Agg actually drew (every
+cell a colour of its own), so the PNG's top-left origin and the figure's dpi are tested, not
+assumed. The explorer is driven by the event dicts ipyevents sends, placed with matplotlib's
+transforms over chosen map pixels; the window, the products and the pin are then checked
+against the input image and correlate2d.
 """
 
 from __future__ import annotations
+
+import re
+import struct
 
 import matplotlib
 
@@ -24,9 +31,7 @@ def _panel(shape, extent=None, origin="upper", colorbar=True):
     rows, cols = shape
     # every cell a distinct value, so a rendered colour names its cell
     values = np.arange(rows * cols, dtype=float).reshape(rows, cols)
-    image = ax.imshow(
-        values, extent=extent, origin=origin, cmap="viridis", interpolation="nearest"
-    )
+    image = ax.imshow(values, extent=extent, origin=origin, cmap="viridis", interpolation="nearest")
     if colorbar:  # as in the explorers: the colour bar narrows the Axes
         ax.get_figure(root=True).colorbar(image, ax=ax)
     view.render()
@@ -157,3 +162,208 @@ def test_png_size_scales_a_point_on_a_smaller_png():
         x, y = _png_point(image, *_cell_centre(image, row, col))
         small = (width / PIXEL_RATIO, height / PIXEL_RATIO)
         assert cell_under_pointer(image, x / PIXEL_RATIO, y / PIXEL_RATIO, small) == (row, col)
+
+
+# ---------------------------------------------------------------- the convolution explorer
+def _explorer(**kwargs):
+    from nnlab.explore import convolution
+
+    return convolution.convolution_explorer(**kwargs)
+
+
+def _map_image(explorer):
+    return explorer.view.axes[1].images[0]
+
+
+def _png_size(png: bytes):
+    return struct.unpack(">II", bytes(png)[16:24])  # IHDR: width, height
+
+
+def _event(kind, explorer, row, col):
+    """What ipyevents sends for the pointer over the centre of map cell (row, col)."""
+    feature = _map_image(explorer)
+    x, y = _png_point(feature, *_cell_centre(feature, row, col))
+    width, height = _png_size(explorer.view.images[1].value)
+    assert 0 < x < width and 0 < y < height  # a point on the PNG the browser shows
+    return {"type": kind, "dataX": round(x), "dataY": round(y), "button": 0}
+
+
+def _probe(explorer):
+    return explorer.controls["row"].value, explorer.controls["col"].value
+
+
+def _highlighted_window(explorer, image):
+    """The input pixels inside the window box drawn on the image panel."""
+    box = next(p for p in explorer.view.axes[0].patches if p.get_visible() and p.get_width() == 3)
+    left, top = box.get_x() + 0.5, box.get_y() + 0.5  # pixel (r, c) spans c - 0.5 .. c + 0.5
+    assert left == int(left) and top == int(top)
+    return image[int(top) : int(top) + 3, int(left) : int(left) + 3]
+
+
+def _shown_products(explorer):
+    """The nine products the table shows (bold numbers of its cells)."""
+    table = explorer.children[4].value  # controls' heading, controls, weights, hint, table
+    return [float(v) for v in re.findall(r"= <b>(-?[0-9.]+)</b></td>", table)]
+
+
+def err_free(capfd) -> bool:
+    """Nothing reached stderr since the last look."""
+    return capfd.readouterr().err == ""
+
+
+def _pictures(explorer):
+    return [bytes(image.value) for image in explorer.view.images]
+
+
+def test_map_pixels_are_drawn_centred_on_their_windows_in_input_coordinates():
+    explorer = _explorer()
+    feature = _map_image(explorer)
+    for row, col in [(0, 0), (40, 30), (147, 125)]:
+        assert _cell_centre(feature, row, col) == pytest.approx((col + 1, row + 1))
+    explorer.controls["mode"].value = "template matching"
+    n = explorer.controls["size"].value
+    for row, col in [(0, 0), (40, 30)]:
+        centre = (n - 1) / 2
+        assert _cell_centre(feature, row, col) == pytest.approx((col + centre, row + centre))
+
+
+def test_hovering_the_feature_map_probes_the_pixel_under_the_pointer(capfd):
+    from nnlab.explore import convolution
+
+    explorer = _explorer(kernel="Sobel y")
+    image = convolution.explorer_image()
+    response = convolution.correlate2d(image, convolution.KERNELS["Sobel y"])
+    rows, cols = response.shape
+    before = _pictures(explorer)
+    for row, col in [(10, 20), (100, 90), (0, 0), (rows - 1, cols - 1), (57, 3)]:
+        explorer.on_pointer(_event("mousemove", explorer, row, col))
+        assert _probe(explorer) == (row, col)
+        np.testing.assert_array_equal(
+            _highlighted_window(explorer, image), image[row : row + 3, col : col + 3]
+        )
+        shown = _shown_products(explorer)
+        assert len(shown) == 9
+        # nine products rounded to 3 decimals
+        assert sum(shown) == pytest.approx(response[row, col], abs=9 * 5e-4)
+        assert f"Σ = <b>{response[row, col]:.3f}</b>" in explorer.children[4].value
+        assert explorer.state["probe_sum"] == pytest.approx(response[row, col])
+        after = _pictures(explorer)
+        assert after[0] != before[0] and after[1] != before[1]  # window box, probe square
+        before = after
+    out, err = capfd.readouterr()
+    assert err == ""
+    assert explorer.error.value == ""
+
+
+def test_click_pins_the_probe_and_a_second_click_releases_it(capfd):
+    explorer = _explorer()
+    explorer.on_pointer(_event("mousemove", explorer, 20, 30))
+    explorer.on_pointer(_event("click", explorer, 25, 35))
+    assert _probe(explorer) == (25, 35) and explorer.state["pinned"]
+    assert "pinned" in explorer.children[3].value
+    pinned_pictures = _pictures(explorer)
+    renders = []
+    render = explorer.view.render
+    explorer.view.render = lambda: renders.append(1) or render()
+    for row, col in [(60, 60), (5, 100)]:  # moving on: the probe stays where it was pinned
+        explorer.on_pointer(_event("mousemove", explorer, row, col))
+    assert _probe(explorer) == (25, 35) and renders == []
+    assert _pictures(explorer) == pinned_pictures
+    explorer.on_pointer(_event("click", explorer, 70, 80))  # released where clicked
+    assert _probe(explorer) == (70, 80) and not explorer.state["pinned"]
+    assert "pinned" not in explorer.children[3].value
+    explorer.on_pointer(_event("mousemove", explorer, 71, 81))  # hover follows again
+    assert _probe(explorer) == (71, 81)
+    # the sliders drive the same probe, pinned or not (keyboard users)
+    explorer.on_pointer(_event("click", explorer, 71, 81))
+    explorer.controls["col"].value = 90
+    assert explorer.state["probe"] == (71, 90) and explorer.state["pinned"]
+    assert err_free(capfd)
+
+
+def test_pointer_off_the_map_or_malformed_changes_nothing(capfd):
+    explorer = _explorer()
+    explorer.on_pointer(_event("mousemove", explorer, 30, 40))
+    figure = _map_image(explorer).get_figure(root=True)
+    width, height = figure.bbox.width, figure.bbox.height
+    colour_bar = figure.axes[1].bbox
+    state, pictures, probe = explorer.state, _pictures(explorer), _probe(explorer)
+    renders = []
+    render = explorer.view.render
+    explorer.view.render = lambda: renders.append(1) or render()
+    off_map = [
+        (3, 3),  # the corner of the panel
+        (width / 2, 4),  # the title
+        (colour_bar.x0 + 4, height - colour_bar.y0 - 20),  # the colour bar
+        (width + 40, height / 2),
+        (-1, -1),
+    ]
+    for kind in ("mousemove", "click"):
+        for x, y in off_map:
+            explorer.on_pointer({"type": kind, "dataX": x, "dataY": y})
+    malformed = [
+        {"type": "mousemove"},
+        {"type": "click", "dataX": "12", "dataY": None},
+        {"type": "wheel", "dataX": 300, "dataY": 300},
+        {"dataX": 300, "dataY": 300},
+        "mousemove",
+        None,
+    ]
+    for event in malformed:
+        explorer.on_pointer(event)
+    assert renders == [] and explorer.state is state
+    assert _pictures(explorer) == pictures and _probe(explorer) == probe
+    assert not explorer.state["pinned"]
+    assert err_free(capfd)
+
+
+def test_template_mode_sets_the_window_under_the_pointer_beside_the_patch():
+    from nnlab.explore import convolution
+
+    explorer = _explorer(mode="template matching")
+    image = convolution.explorer_image()
+    top, left, n = convolution.DEFAULT_PATCH
+    patch = image[top : top + n, left : left + n]
+    response = explorer.state["response"]
+    third = explorer.view.axes[2]
+
+    def compared():
+        pair = np.ma.getdata(third.images[0].get_array())
+        np.testing.assert_array_equal(pair[:, :n], patch)
+        assert np.all(np.isnan(pair[:, n]))  # a blank column between the two
+        return pair[:, n + 1 :]
+
+    best_row, best_col = explorer.state["best"]  # before pointing: the best match
+    np.testing.assert_array_equal(
+        compared(), image[best_row : best_row + n, best_col : best_col + n]
+    )
+    for row, col in [(60, 70), (0, 0), (100, 30)]:
+        explorer.on_pointer(_event("mousemove", explorer, row, col))
+        assert explorer.state["window"] == (row, col)
+        np.testing.assert_array_equal(compared(), image[row : row + n, col : col + n])
+        assert f"score {response[row, col]:.2f}" in third.get_title()
+        box = [p for p in explorer.view.axes[0].patches if p.get_visible()]
+        assert {(p.get_x() + 0.5, p.get_y() + 0.5, p.get_width()) for p in box} == {
+            (left, top, n),
+            (col, row, n),
+        }
+    explorer.on_pointer(_event("click", explorer, 100, 30))
+    explorer.on_pointer(_event("mousemove", explorer, 10, 10))
+    assert explorer.state["window"] == (100, 30) and explorer.state["pinned"]
+    explorer.controls["size"].value = n + 2  # another patch: back to its best match, unpinned
+    assert explorer.state["window"] == explorer.state["best"]
+    assert not explorer.state["pinned"]
+
+
+def test_pointer_events_come_from_the_map_image_through_ipyevents():
+    explorer = _explorer()
+    hover, click = explorer.pointer_events
+    assert hover.source is explorer.view.images[1] and click.source is explorer.view.images[1]
+    assert hover.watched_events == ["mousemove"] and click.watched_events == ["click"]
+    assert hover.throttle_or_debounce == "throttle" and 40 <= hover.wait <= 60
+    assert click.throttle_or_debounce in (None, "")  # a click is never dropped
+    # ipyevents hands a front-end message to the registered handler
+    hover._handle_mouse_msg(None, _event("mousemove", explorer, 44, 55), [])
+    assert _probe(explorer) == (44, 55)
+    click._handle_mouse_msg(None, _event("click", explorer, 45, 56), [])
+    assert _probe(explorer) == (45, 56) and explorer.state["pinned"]
