@@ -367,3 +367,15 @@ def test_pointer_events_come_from_the_map_image_through_ipyevents():
     assert _probe(explorer) == (44, 55)
     click._handle_mouse_msg(None, _event("click", explorer, 45, 56), [])
     assert _probe(explorer) == (45, 56) and explorer.state["pinned"]
+
+
+def test_without_ipyevents_the_sliders_still_probe_and_the_hint_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipyevents", None)  # "import ipyevents" now fails
+    explorer = _explorer()
+    assert explorer.pointer_events == []
+    hint = explorer.children[3].value
+    assert "sliders" in hint and "ipyevents" in hint and "crosshair" not in hint
+    explorer.controls["row"].value = 12
+    assert explorer.state["probe"][0] == 12

@@ -190,6 +190,7 @@ def convolution_explorer(
     ]
     products_table = widgets.HTML()
     hint = widgets.HTML()
+    view.images[1].add_class("nnlab-pointable")  # a crosshair says: point here
     view.dynamic(ax_third.title)
     ax_third.set_xticks([])
     ax_third.set_yticks([])
@@ -270,7 +271,7 @@ def convolution_explorer(
             control.layout.display = "none" if values["mode"] == "kernel" else None
         if values["mode"] == "kernel":
             weights = current_kernel()
-            key = weights.tobytes()
+            key = ("kernel", weights.tobytes())
             if key not in response_cache:
                 response_cache.clear()  # one kernel at a time: probing moves are free
                 response = correlate2d(image, weights)
@@ -278,7 +279,7 @@ def convolution_explorer(
                 response_cache[key] = (response, limit)
             response, limit = response_cache[key]
             show_map(
-                ("kernel", key),
+                key,
                 response / limit,
                 _map_extent(image, 3),
                 "response / max |response|",
@@ -302,8 +303,8 @@ def convolution_explorer(
                 weights, image[row : row + 3, col : col + 3], row, col, total, limit
             )
             hint.value = _hint_html("kernel", pointer["pinned"], (row, col), pointer_ready)
-            if shown["third"] != ("kernel", key):
-                shown["third"] = ("kernel", key)
+            if shown["third"] != key:
+                shown["third"] = key
                 set_title(ax_third, "kernel weights\n(edit them in the boxes)")
                 third_image.set_extent((-0.5, 2.5, 2.5, -0.5))
                 klim = float(np.max(np.abs(weights))) or 1.0
@@ -327,7 +328,11 @@ def convolution_explorer(
         n = min(values["size"], height - 1, width - 1)
         row = min(values["top"], height - n)
         col = min(values["left"], width - n)
-        response = template_response(image, row, col, n)
+        key = ("template", row, col, n)
+        if key not in response_cache:
+            response_cache.clear()  # one map at a time: pointing at it is free
+            response_cache[key] = template_response(image, row, col, n)
+        response = response_cache[key]
         show_map(
             ("template", row, col, n),
             response,
@@ -535,7 +540,8 @@ def _hint_html(mode, pinned, cell, pointer_ready) -> str:
         text = f"Window {cell} pinned beside the template: click the map again to release it."
     else:
         text = "Point at the match map to set that window beside the template; click to pin it."
-    return f"<div style='font-size:13px;color:#444'>{html.escape(text)}</div>"
+    crosshair = "<style>.nnlab-pointable{cursor:crosshair}</style>" if pointer_ready else ""
+    return f"{crosshair}<div style='font-size:13px;color:#444'>{html.escape(text)}</div>"
 
 
 def _products_html(weights, window, row, col, total, limit) -> str:
