@@ -379,3 +379,17 @@ def test_without_ipyevents_the_sliders_still_probe_and_the_hint_says_so(monkeypa
     assert "sliders" in hint and "ipyevents" in hint and "crosshair" not in hint
     explorer.controls["row"].value = 12
     assert explorer.state["probe"][0] == 12
+
+
+def test_template_code_export_keeps_the_window_pointed_at():
+    explorer = _explorer(mode="template matching")
+    explorer.on_pointer(_event("mousemove", explorer, 80, 50))
+    namespace = {}
+    exec(explorer.code(), namespace)  # noqa: S102 - the code the explorer wrote itself
+    (call,) = [line for line in explorer.code().splitlines() if not line.startswith("from")]
+    rebuilt = eval(call, namespace)  # noqa: S307
+    assert rebuilt.state["window"] == (80, 50)
+    assert _pictures(rebuilt) == _pictures(explorer)
+    # a window that is not one of the map's is ignored: the best match is shown
+    beyond = _explorer(mode="template matching", probe=(149, -3))
+    assert beyond.state["window"] == beyond.state["best"]

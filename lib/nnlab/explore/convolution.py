@@ -119,7 +119,8 @@ def convolution_explorer(
     window matches it (normalised cross-correlation, -1 to 1), the best match marked ✕.
     The third panel sets the patch beside one window and gives their score: the best match,
     or the window under the pointer on the map (click to pin it, again to release).
-    probe: (row, col) of the probed output pixel; patch: (row, col, size) of the template;
+    probe: (row, col) of the probed output pixel (in template mode: of the window set beside
+    the patch); patch: (row, col, size) of the template;
     weights: a custom 3x3 kernel (nested lists) instead of a named one.
 
     Example::
@@ -246,6 +247,8 @@ def convolution_explorer(
     # What the pointer chose: pinned by a click; in template mode, the window compared
     # with the patch ((row, col) on the map, for the patch "window_for"; None: best match).
     pointer = {"pinned": False, "mode": mode, "window": None, "window_for": None}
+    if mode == "template matching" and probe is not None:  # a window chosen by the caller
+        pointer.update(window=(int(probe_row), int(probe_col)), window_for="caller")
 
     def show_map(key, data, extent, label):
         """Set the feature map only when it changes (each set redraws the panel)."""
@@ -350,6 +353,10 @@ def convolution_explorer(
         patch_box.set_visible(True)
         patch_box.set_bounds(col - 0.5, row - 0.5, n, n)
         # The window compared with the patch: the pointer's, or else the best match.
+        if pointer["window_for"] == "caller":  # kept if it is a window of this map
+            win_row, win_col = pointer["window"]
+            fits = 0 <= win_row <= height - n and 0 <= win_col <= width - n
+            pointer.update(window=pointer["window"] if fits else None, window_for=(row, col, n))
         if pointer["window_for"] != (row, col, n):
             pointer.update(window=None, window_for=(row, col, n), pinned=False)
         pointed = pointer["window"] is not None
@@ -392,10 +399,12 @@ def convolution_explorer(
     def code():
         values = {name: c.value for name, c in controls.items()}
         if values["mode"] == "template matching":
+            window = pointer["window"]  # the window set beside the patch, if not the best
+            compared = f", probe=({window[0]}, {window[1]})" if window is not None else ""
             return (
                 "from nnlab.explore import convolution_explorer\n"
                 f"convolution_explorer(mode='template matching', "
-                f"patch=({values['top']}, {values['left']}, {values['size']}))"
+                f"patch=({values['top']}, {values['left']}, {values['size']}){compared})"
             )
         named = (
             f"kernel={values['kernel']!r}"
