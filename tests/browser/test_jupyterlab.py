@@ -714,6 +714,31 @@ PROBE_READOUT_JS = """
 """
 
 
+# Time from one pointer move over the map to its new picture decoded (ms), timed in the page.
+HOVER_WATCH_JS = """
+(cell) => {
+  const img = cell.querySelectorAll(".nnlab-panels img")[1];
+  const state = {move: null, frame: null};
+  window.__nnlabHover = state;
+  const onMove = () => { if (state.move === null) state.move = performance.now(); };
+  document.addEventListener("mousemove", onMove, true);
+  state.observer = new MutationObserver(() => {
+    const seen = performance.now();
+    img.decode().then(() => { if (state.frame === null) state.frame = performance.now(); },
+                      () => { if (state.frame === null) state.frame = seen; });
+  });
+  state.observer.observe(img, {attributes: true, attributeFilter: ["src"]});
+  state.stop = () => { document.removeEventListener("mousemove", onMove, true);
+                       state.observer.disconnect(); };
+}
+"""
+HOVER_DONE_JS = "() => window.__nnlabHover.frame !== null"
+HOVER_STOP_JS = """
+() => { const s = window.__nnlabHover; s.stop(); return s.frame - s.move; }
+"""
+HOVER_STEPS = 8
+
+
 def _js_round(value: float) -> int:
     """JavaScript's Math.round (halves go up), which ipyevents applies to positions."""
     return math.floor(value + 0.5)
@@ -755,9 +780,11 @@ def _mouse_over(feature, shown, row, col):
     )
 
 
-def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab):
+@pytest.mark.parametrize("front_end", list(FRONT_ENDS))
+def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab, front_end):
     """The real mouse over the feature map: the probe is the map pixel under it; a click pins
-    it (moving away leaves it), a second click releases it."""
+    it (moving away leaves it), a second click releases it. Also times pointer move ->
+    new map picture."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -767,14 +794,14 @@ def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab):
     base, token, root = lab
     headless = convolution_explorer()  # the same default explorer the fixture cell shows
     feature = headless.view.axes[1].images[0]
-    path = "explorers-pointer.ipynb"
+    path = f"explorers-pointer-{front_end}.ipynb"
     shutil.copy(FIXTURE, root / path)
     index = 1 + SETUP_CELLS + EXPLORERS.index("convolution")
-    console_errors = []
+    console_errors, hover_ms = [], []
     with sync_playwright() as playwright:
         browser, page = _launch(playwright, console_errors, 1)
         try:
-            _open(page, base, token, "lab", path)
+            _open(page, base, token, front_end, path)
             page.evaluate(RUN_CELLS_JS, [*range(1, 1 + SETUP_CELLS), index])
             cell = _cells(page).nth(SETUP_CELLS + EXPLORERS.index("convolution"))
             page.wait_for_function(
@@ -809,7 +836,15 @@ def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab):
                 probes.append(expected)
             assert probes[0] != probes[1] != tuple(start)
             assert len(set(seen)) == 3, "each move must change the feature map's picture"
-            cell.screenshot(path=str(ARTIFACTS / "pointer-lab-hover.png"))
+            # Pointer move -> picture, one move at a time across the map.
+            for step in range(HOVER_STEPS):
+                target = (10 + 17 * step, 115 - 13 * step)
+                cell.evaluate(HOVER_WATCH_JS)
+                page.mouse.move(*_mouse_over(feature, shown, *target))
+                page.wait_for_function(HOVER_DONE_JS, timeout=30_000)
+                hover_ms.append(page.evaluate(HOVER_STOP_JS))
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+            cell.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-hover.png"))
             shown = cell.evaluate(MAP_IMAGE_JS)  # the screenshot may have scrolled the page
 
             # Click: pinned where clicked; moving on leaves the probe there.
@@ -823,16 +858,25 @@ def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab):
             page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
             assert tuple(cell.evaluate(PROBE_READOUT_JS)) == pinned
             assert "pinned" in cell.inner_text()
-            page.screenshot(path=str(ARTIFACTS / "pointer-lab-pinned.png"))  # no scrolling
+            page.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-pinned.png"))  # no scroll
             # A second click releases it, where the mouse now is.
             page.mouse.click(*away)
             probe_becomes(_map_cell_under(feature, shown, *away))
-            cell.screenshot(path=str(ARTIFACTS / "pointer-lab-released.png"))
+            cell.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-released.png"))
             stderr = cell.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
             assert stderr.count() == 0, stderr.all_text_contents()
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "failure-pointer-lab.png"))
+            page.screenshot(path=str(ARTIFACTS / f"failure-pointer-{front_end}.png"))
             raise
         finally:
             browser.close()
-    _assert_console_clean(console_errors)
+    _assert_console_clean(console_errors, front_end)
+    median = statistics.median(hover_ms)
+    report = (
+        f"{front_end}: pointer move -> map picture median {median:.0f} ms, "
+        f"max {max(hover_ms):.0f} ms over {len(hover_ms)} moves (target median "
+        f"{TARGET_MEDIAN_MS:g} ms)\n"
+    )
+    (ARTIFACTS / f"timings-pointer-{front_end}.txt").write_text(report)
+    print(report)
+    assert median <= FAIL_MEDIAN_MS, report

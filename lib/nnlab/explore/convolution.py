@@ -169,8 +169,8 @@ def convolution_explorer(
         ax_map.imshow(np.zeros((height - 2, width - 2)), cmap="PuOr", extent=_map_extent(image, 3))
     )
     feature.set_clim(-1, 1)
+    # Its label is static: show_map redraws the panel's background when the label changes.
     colorbar = ax_map.get_figure(root=True).colorbar(feature, ax=ax_map, shrink=0.85)
-    view.dynamic(colorbar.ax.yaxis.label)
     best = view.dynamic(
         *ax_map.plot([], [], "X", color=plots.PALETTE[3], mec="white", mew=1.5, markersize=13)
     )
