@@ -736,7 +736,7 @@ HOVER_DONE_JS = "() => window.__nnlabHover.frame !== null"
 HOVER_STOP_JS = """
 () => { const s = window.__nnlabHover; s.stop(); return s.frame - s.move; }
 """
-HOVER_STEPS = 8
+HOVER_STEPS = 12
 
 
 def _js_round(value: float) -> int:
@@ -838,7 +838,7 @@ def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab, front
             assert len(set(seen)) == 3, "each move must change the feature map's picture"
             # Pointer move -> picture, one move at a time across the map.
             for step in range(HOVER_STEPS):
-                target = (10 + 17 * step, 115 - 13 * step)
+                target = (10 + (17 * step) % 130, 115 - (13 * step) % 110)  # all differ
                 cell.evaluate(HOVER_WATCH_JS)
                 page.mouse.move(*_mouse_over(feature, shown, *target))
                 page.wait_for_function(HOVER_DONE_JS, timeout=30_000)
