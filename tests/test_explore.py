@@ -489,6 +489,7 @@ def test_autograding_explorers_do_nothing_heavy_and_stay_quiet():
                    explore.convolution_explorer()]
         assert all("autograding" in w.value for w in widgets), widgets
         assert "matplotlib" not in sys.modules, "no plotting under autograding"
+        assert "ipyevents" not in sys.modules, "no pointer events under autograding"
         print(f"{time.perf_counter() - start:.3f}")
         """
     )

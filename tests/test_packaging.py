@@ -62,8 +62,8 @@ def test_environment_yml_installs_the_project_itself():
 
 def test_runtime_dependencies_stay_the_agreed_small_set():
     names = {_name(r) for r in _pyproject()["project"]["dependencies"]}
-    assert names == {"jupyterlab", "notebook", "ipywidgets", "numpy", "matplotlib", "nbgrader",
-                     "nh3", "latex2mathml"}
+    assert names == {"jupyterlab", "notebook", "ipywidgets", "ipyevents", "numpy", "matplotlib",
+                     "nbgrader", "nh3", "latex2mathml"}
 
 
 def test_nbgrader_floor_has_the_jupyterlab_and_validate_fixes():

@@ -26,6 +26,7 @@ CI), where a missing browser is a failure.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -713,3 +714,195 @@ def test_lecture_explorers_work_in_jupyterlab(lab):
         finally:
             browser.close()
     _assert_console_clean(console_errors)
+
+
+# The convolution explorer's map (second panel) and its probe readouts, for the pointer test.
+MAP_IMAGE_JS = """
+(cell) => {
+  const img = cell.querySelectorAll(".nnlab-panels img")[1];
+  const box = img.getBoundingClientRect();
+  return {x: box.x, y: box.y, width: img.width, height: img.height,
+          naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, src: img.src};
+}
+"""
+PROBE_READOUT_JS = """
+(cell) => {
+  const value = (label) => {
+    for (const slider of cell.querySelectorAll(".widget-slider")) {
+      const description = slider.querySelector(".widget-label");
+      if (description && description.textContent.trim() === label)
+        return parseInt(slider.querySelector(".widget-readout").textContent, 10);
+    }
+    return null;
+  };
+  return [value("output pixel row"), value("output pixel col")];
+}
+"""
+
+
+# Time from one pointer move over the map to its new picture decoded (ms), timed in the page.
+HOVER_WATCH_JS = """
+(cell) => {
+  const img = cell.querySelectorAll(".nnlab-panels img")[1];
+  const state = {move: null, frame: null};
+  window.__nnlabHover = state;
+  const onMove = () => { if (state.move === null) state.move = performance.now(); };
+  document.addEventListener("mousemove", onMove, true);
+  state.observer = new MutationObserver(() => {
+    const seen = performance.now();
+    img.decode().then(() => { if (state.frame === null) state.frame = performance.now(); },
+                      () => { if (state.frame === null) state.frame = seen; });
+  });
+  state.observer.observe(img, {attributes: true, attributeFilter: ["src"]});
+  state.stop = () => { document.removeEventListener("mousemove", onMove, true);
+                       state.observer.disconnect(); };
+}
+"""
+HOVER_DONE_JS = "() => window.__nnlabHover.frame !== null"
+HOVER_STOP_JS = """
+() => { const s = window.__nnlabHover; s.stop(); return s.frame - s.move; }
+"""
+HOVER_STEPS = 12
+
+
+def _js_round(value: float) -> int:
+    """JavaScript's Math.round (halves go up), which ipyevents applies to positions."""
+    return math.floor(value + 0.5)
+
+
+def _map_cell_under(feature, shown, client_x, client_y):
+    """The feature-map pixel ipyevents reports for the mouse at (client_x, client_y).
+
+    shown: the map image's bounding box and rendered and natural sizes in the page;
+    feature: the map's AxesImage in a headless copy of the same explorer (same layout).
+    ipyevents gives dataX = round(round(clientX - left) / width * naturalWidth), likewise
+    for y; matplotlib's transforms take that PNG point to the map's data coordinates.
+    """
+    data_x = _js_round(_js_round(client_x - shown["x"]) / shown["width"] * shown["naturalWidth"])
+    data_y = _js_round(_js_round(client_y - shown["y"]) / shown["height"] * shown["naturalHeight"])
+    figure = feature.get_figure(root=True)
+    assert (figure.bbox.width, figure.bbox.height) == (
+        shown["naturalWidth"],
+        shown["naturalHeight"],
+    ), "the page shows another picture than the headless explorer draws"
+    x, y = feature.axes.transData.inverted().transform((data_x, figure.bbox.height - data_y))
+    left, right, bottom, top = feature.get_extent()  # one data unit per map pixel
+    rows, cols = feature.get_array().shape
+    assert (right - left, bottom - top) == (cols, rows)
+    row, col = math.floor(y - top), math.floor(x - left)
+    assert 0 <= row < rows and 0 <= col < cols, "the test aimed off the map"
+    return row, col
+
+
+def _mouse_over(feature, shown, row, col):
+    """Whole CSS pixels of the page near the centre of map pixel (row, col)."""
+    figure = feature.get_figure(root=True)
+    left, _right, _bottom, top = feature.get_extent()
+    display_x, display_y = feature.axes.transData.transform((left + col + 0.5, top + row + 0.5))
+    scale = shown["width"] / shown["naturalWidth"]
+    return (
+        round(shown["x"] + display_x * scale),
+        round(shown["y"] + (figure.bbox.height - display_y) * scale),
+    )
+
+
+@pytest.mark.parametrize("front_end", list(FRONT_ENDS))
+def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab, front_end):
+    """The real mouse over the feature map: the probe is the map pixel under it; a click pins
+    it (moving away leaves it), a second click releases it. Also times pointer move ->
+    new map picture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nnlab.explore import convolution_explorer
+    from playwright.sync_api import sync_playwright
+
+    base, token, root = lab
+    headless = convolution_explorer()  # the same default explorer the fixture cell shows
+    feature = headless.view.axes[1].images[0]
+    path = f"explorers-pointer-{front_end}.ipynb"
+    shutil.copy(FIXTURE, root / path)
+    index = 1 + SETUP_CELLS + EXPLORERS.index("convolution")
+    console_errors, hover_ms = [], []
+    with sync_playwright() as playwright:
+        browser, page = _launch(playwright, console_errors, 1)
+        try:
+            _open(page, base, token, front_end, path)
+            page.evaluate(RUN_CELLS_JS, [*range(1, 1 + SETUP_CELLS), index])
+            cell = _cells(page).nth(SETUP_CELLS + EXPLORERS.index("convolution"))
+            page.wait_for_function(
+                "(cell) => cell.querySelectorAll('.nnlab-panels img').length === 3"
+                " && cell.querySelectorAll('.nnlab-panels img')[1].naturalWidth > 0",
+                arg=cell.element_handle(),
+                timeout=60_000,
+            )
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+            cell.locator(".nnlab-panels img").nth(1).scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            shown = cell.evaluate(MAP_IMAGE_JS)
+            start = cell.evaluate(PROBE_READOUT_JS)
+
+            def probe_becomes(expected, timeout=15_000):
+                page.wait_for_function(
+                    f"([cell, want]) => ({PROBE_READOUT_JS})(cell).join() === want.join()",
+                    arg=[cell.element_handle(), list(expected)],
+                    timeout=timeout,
+                )
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+
+            seen = [shown["src"]]
+            probes = []
+            for target in [(30, 40), (100, 90)]:
+                x, y = _mouse_over(feature, shown, *target)
+                expected = _map_cell_under(feature, shown, x, y)
+                page.mouse.move(x, y, steps=4)
+                probe_becomes(expected)
+                assert tuple(cell.evaluate(PROBE_READOUT_JS)) == expected
+                seen.append(cell.evaluate(MAP_IMAGE_JS)["src"])
+                probes.append(expected)
+            assert probes[0] != probes[1] != tuple(start)
+            assert len(set(seen)) == 3, "each move must change the feature map's picture"
+            # Pointer move -> picture, one move at a time across the map.
+            for step in range(HOVER_STEPS):
+                target = (10 + (17 * step) % 130, 115 - (13 * step) % 110)  # all differ
+                cell.evaluate(HOVER_WATCH_JS)
+                page.mouse.move(*_mouse_over(feature, shown, *target))
+                page.wait_for_function(HOVER_DONE_JS, timeout=30_000)
+                hover_ms.append(page.evaluate(HOVER_STOP_JS))
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+            cell.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-hover.png"))
+            shown = cell.evaluate(MAP_IMAGE_JS)  # the screenshot may have scrolled the page
+
+            # Click: pinned where clicked; moving on leaves the probe there.
+            x, y = _mouse_over(feature, shown, 60, 20)
+            pinned = _map_cell_under(feature, shown, x, y)
+            page.mouse.click(x, y)
+            probe_becomes(pinned)
+            away = _mouse_over(feature, shown, 120, 110)
+            page.mouse.move(*away, steps=6)
+            page.wait_for_timeout(800)  # several throttle periods: the kernel got the moves
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=30_000)
+            assert tuple(cell.evaluate(PROBE_READOUT_JS)) == pinned
+            assert "pinned" in cell.inner_text()
+            page.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-pinned.png"))  # no scroll
+            # A second click releases it, where the mouse now is.
+            page.mouse.click(*away)
+            probe_becomes(_map_cell_under(feature, shown, *away))
+            cell.screenshot(path=str(ARTIFACTS / f"pointer-{front_end}-released.png"))
+            stderr = cell.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+            assert stderr.count() == 0, stderr.all_text_contents()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"failure-pointer-{front_end}.png"))
+            raise
+        finally:
+            browser.close()
+    _assert_console_clean(console_errors, front_end)
+    median = statistics.median(hover_ms)
+    report = (
+        f"{front_end}: pointer move -> map picture median {median:.0f} ms, "
+        f"max {max(hover_ms):.0f} ms over {len(hover_ms)} moves (target median "
+        f"{TARGET_MEDIAN_MS:g} ms)\n"
+    )
+    (ARTIFACTS / f"timings-pointer-{front_end}.txt").write_text(report)
+    print(report)
+    assert median <= FAIL_MEDIAN_MS, report

@@ -13,14 +13,20 @@ Contract:
       sum is correlate2d(image, kernel)[row, col] (what one output pixel adds up).
   DEFAULT_PATCH: (top, left, size) of the default template, a patch of the
       flag: a star whose best match elsewhere is another star.
-  convolution_explorer(kernel, mode, probe, patch) -> Explorer widget.
+  convolution_explorer(kernel, mode, probe, patch) -> Explorer widget. Output pixel (row, col)
+      of either map is drawn centred on its window's centre in the input's coordinates, so
+      map and image share their axes; the pointer over the map picks that pixel (hover
+      follows, a click pins; explorer.on_pointer(event) takes ipyevents' event dicts).
 """
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._pointer import cell_under_pointer
 from ._view import Explorer, FigureView, autograding, placeholder, set_title, styled
 
 KERNELS = {
@@ -62,6 +68,11 @@ def template_response(image, top: int, left: int, size: int) -> np.ndarray:
 
 
 DEFAULT_PATCH = (17, 13, 9)  # a star of the flag; its best match is another star
+# Pointer moves over the map reach the kernel at most this often (ms): a smooth probe
+# without queueing more redraws than a panel takes to draw.
+HOVER_THROTTLE_MS = 50
+# The probed pixel's square on the map (points); a pinned probe's is larger.
+PROBE_SIZE, PINNED_SIZE = 9, 14
 
 
 def window_products(image, kernel, row: int, col: int) -> np.ndarray:
@@ -97,12 +108,19 @@ def convolution_explorer(
 ):
     """Pick a kernel (or type your own 3x3) and see its feature map on a real photograph.
 
-    Mode "kernel": the feature map of the chosen kernel. The probe sliders pick one output
-    pixel: its 3x3 input window is boxed on the image and the pixel on the map, and a table
-    shows the nine products kernel x window and their sum, which is that pixel's value.
+    Mode "kernel": the feature map of the chosen kernel. Move the pointer over the feature
+    map: the output pixel under it is probed, its 3x3 input window is boxed on the image
+    and the pixel on the map, and a table shows the nine products kernel x window and their
+    sum, which is that pixel's value. Click the map to pin the probe where it is (the
+    pointer then no longer moves it), so the products can be read; click again to release
+    it. The output pixel sliders move the probe too (keyboard, or a notebook shown without
+    a live kernel), and always show where it is.
     Mode "template matching": choose a patch of the image; the map shows how well every
     window matches it (normalised cross-correlation, -1 to 1), the best match marked ✕.
-    probe: (row, col) of the probed output pixel; patch: (row, col, size) of the template;
+    The third panel sets the patch beside one window and gives their score: the best match,
+    or the window under the pointer on the map (click to pin it, again to release).
+    probe: (row, col) of the probed output pixel (in template mode: of the window set beside
+    the patch); patch: (row, col, size) of the template;
     weights: a custom 3x3 kernel (nested lists) instead of a named one.
 
     Example::
@@ -115,6 +133,7 @@ def convolution_explorer(
     if autograding():
         return placeholder("convolution_explorer")
     import ipywidgets as widgets
+    import matplotlib
     from matplotlib.patches import Rectangle
 
     from nnlab import plots
@@ -147,27 +166,32 @@ def convolution_explorer(
         ax_image.add_patch(Rectangle((0, 0), 11, 11, edgecolor="white", lw=1, fill=False, ls="--"))
     )
     feature = view.dynamic(
-        ax_map.imshow(np.zeros((height - 2, width - 2)), cmap="PuOr", extent=(0, width, height, 0))
+        ax_map.imshow(np.zeros((height - 2, width - 2)), cmap="PuOr", extent=_map_extent(image, 3))
     )
     feature.set_clim(-1, 1)
+    # Its label is static: show_map redraws the panel's background when the label changes.
     colorbar = ax_map.get_figure(root=True).colorbar(feature, ax=ax_map, shrink=0.85)
-    view.dynamic(colorbar.ax.yaxis.label)
     best = view.dynamic(
         *ax_map.plot([], [], "X", color=plots.PALETTE[3], mec="white", mew=1.5, markersize=13)
     )
     probe_mark = view.dynamic(
-        *ax_map.plot([], [], "s", mfc="none", mec=plots.PALETTE[3], mew=2, markersize=9)
+        *ax_map.plot([], [], "s", mfc="none", mec=plots.PALETTE[3], mew=2, markersize=PROBE_SIZE)
     )
     view.dynamic(ax_map.title)
     ax_map.set_xlabel("column")
     ax_map.set_ylabel("row")
     third_image = view.dynamic(ax_third.imshow(np.zeros((3, 3)), cmap="PuOr"))
+    # The third panel's box stays (-0.5, 2.5) square whatever its image's extent.
+    ax_third.set_autoscale_on(False)
+    grey_on_white = matplotlib.colormaps["gray"].with_extremes(bad="white")
     kernel_text = [
         view.dynamic(ax_third.text(c, r, "", ha="center", va="center", fontsize=10))
         for r in range(3)
         for c in range(3)
     ]
     products_table = widgets.HTML()
+    hint = widgets.HTML()
+    view.images[1].add_class("nnlab-pointable")  # a crosshair says: point here
     view.dynamic(ax_third.title)
     ax_third.set_xticks([])
     ax_third.set_yticks([])
@@ -211,13 +235,20 @@ def convolution_explorer(
         "left": left,
     }
 
+    pointer_ready = _pointer_events_available()
+
     def current_kernel():
         return np.array([c.value for c in cells], dtype=float).reshape(3, 3)
 
     kernel_only = (choice, cell_grid, row_probe, col_probe, products_table)
     template_only = (size, top, left)
     response_cache = {}
-    shown = {"map": None, "third": None, "label": None}
+    shown = {"map": None, "third": None, "label": None, "extent": None}
+    # What the pointer chose: pinned by a click; in template mode, the window compared
+    # with the patch ((row, col) on the map, for the patch "window_for"; None: best match).
+    pointer = {"pinned": False, "mode": mode, "window": None, "window_for": None}
+    if mode == "template matching" and probe is not None:  # a window chosen by the caller
+        pointer.update(window=(int(probe_row), int(probe_col)), window_for="caller")
 
     def show_map(key, data, extent, label):
         """Set the feature map only when it changes (each set redraws the panel)."""
@@ -225,12 +256,17 @@ def convolution_explorer(
             feature.set_data(data)
             feature.set_extent(extent)
             shown["map"] = key
+        if shown["extent"] != extent:
+            view.invalidate(ax_map)  # the axis limits, hence the ticks, moved
+            shown["extent"] = extent
         if shown["label"] != label:
             colorbar.set_label(label)
             view.invalidate(ax_map)  # the colour bar's label is drawn with the background
             shown["label"] = label
 
     def update(values):
+        if pointer["mode"] != values["mode"]:  # a pin belongs to the map it was made on
+            pointer.update(pinned=False, mode=values["mode"], window=None)
         # Show only the controls that matter in the current mode.
         for control in kernel_only:
             control.layout.display = None if values["mode"] == "kernel" else "none"
@@ -238,7 +274,7 @@ def convolution_explorer(
             control.layout.display = "none" if values["mode"] == "kernel" else None
         if values["mode"] == "kernel":
             weights = current_kernel()
-            key = weights.tobytes()
+            key = ("kernel", weights.tobytes())
             if key not in response_cache:
                 response_cache.clear()  # one kernel at a time: probing moves are free
                 response = correlate2d(image, weights)
@@ -246,9 +282,9 @@ def convolution_explorer(
                 response_cache[key] = (response, limit)
             response, limit = response_cache[key]
             show_map(
-                ("kernel", key),
+                key,
                 response / limit,
-                (1, width - 1, height - 1, 1),
+                _map_extent(image, 3),
                 "response / max |response|",
             )
             set_title(ax_map, f"feature map: {values['kernel']}\n(max |response| = {limit:.2g})")
@@ -262,12 +298,16 @@ def convolution_explorer(
             window_box.set_bounds(col - 0.5, row - 0.5, 3, 3)
             window_halo.set_bounds(col - 4.5, row - 4.5, 11, 11)
             probe_mark.set_visible(True)
-            probe_mark.set_data([col + 1.5], [row + 1.5])  # output (row, col) sits at the centre
+            probe_mark.set_data([col + 1], [row + 1])  # the window's centre, as on the map
+            probe_mark.set_markersize(PINNED_SIZE if pointer["pinned"] else PROBE_SIZE)
+            for mark in (window_box, probe_mark):
+                _set_edge_colour(mark, plots.PALETTE[3])
             products_table.value = _products_html(
                 weights, image[row : row + 3, col : col + 3], row, col, total, limit
             )
-            if shown["third"] != ("kernel", key):
-                shown["third"] = ("kernel", key)
+            hint.value = _hint_html("kernel", pointer["pinned"], (row, col), pointer_ready)
+            if shown["third"] != key:
+                shown["third"] = key
                 set_title(ax_third, "kernel weights\n(edit them in the boxes)")
                 third_image.set_extent((-0.5, 2.5, 2.5, -0.5))
                 klim = float(np.max(np.abs(weights))) or 1.0
@@ -281,48 +321,90 @@ def convolution_explorer(
                 "mode": "kernel",
                 "kernel": weights,
                 "response": response,
+                "probe": (row, col),
+                "window": image[row : row + 3, col : col + 3],
                 "products": products,
                 "probe_sum": total,
+                "pinned": pointer["pinned"],
             }
-        window_box.set_visible(False)
         window_halo.set_visible(False)
-        probe_mark.set_visible(False)
         n = min(values["size"], height - 1, width - 1)
         row = min(values["top"], height - n)
         col = min(values["left"], width - n)
-        response = template_response(image, row, col, n)
+        key = ("template", row, col, n)
+        if key not in response_cache:
+            response_cache.clear()  # one map at a time: pointing at it is free
+            response_cache[key] = template_response(image, row, col, n)
+        response = response_cache[key]
         show_map(
             ("template", row, col, n),
             response,
-            (n / 2, width - n / 2, height - n / 2, n / 2),
+            _map_extent(image, n),
             "normalised cross-correlation",
         )
         # Best match other than the patch itself: mask the patch's own neighbourhood.
         masked = response.copy()
         masked[max(row - n, 0) : row + n, max(col - n, 0) : col + n] = -np.inf
         best_row, best_col = np.unravel_index(np.argmax(masked), masked.shape)
-        best.set_data([best_col + n / 2], [best_row + n / 2])
+        best_row, best_col = int(best_row), int(best_col)
+        centre = (n - 1) / 2  # of an n-wide window, from its first pixel
+        best.set_data([best_col + centre], [best_row + centre])
         set_title(ax_map, f"match score, ✕ = best elsewhere\n({masked.max():.2f})")
         patch_box.set_visible(True)
         patch_box.set_bounds(col - 0.5, row - 0.5, n, n)
-        if shown["third"] != ("template", row, col, n):
-            shown["third"] = ("template", row, col, n)
-            set_title(ax_third, "template patch\n(grey 0 to 1, as the input)")
-            third_image.set_data(image[row : row + n, col : col + n])
-            third_image.set_cmap("gray")
-            third_image.set_extent((-0.5, 2.5, 2.5, -0.5))
+        # The window compared with the patch: the pointer's, or else the best match.
+        if pointer["window_for"] == "caller":  # kept if it is a window of this map
+            win_row, win_col = pointer["window"]
+            fits = 0 <= win_row <= height - n and 0 <= win_col <= width - n
+            pointer.update(window=pointer["window"] if fits else None, window_for=(row, col, n))
+        if pointer["window_for"] != (row, col, n):
+            pointer.update(window=None, window_for=(row, col, n), pinned=False)
+        pointed = pointer["window"] is not None
+        win_row, win_col = pointer["window"] if pointed else (best_row, best_col)
+        window_box.set_visible(True)
+        window_box.set_bounds(win_col - 0.5, win_row - 0.5, n, n)
+        probe_mark.set_visible(pointed)
+        probe_mark.set_data([win_col + centre], [win_row + centre])
+        probe_mark.set_markersize(PINNED_SIZE if pointer["pinned"] else PROBE_SIZE)
+        # The best match is boxed in the ✕'s colour; a window pointed at in another.
+        for mark in (window_box, probe_mark):
+            _set_edge_colour(mark, plots.PALETTE[5] if pointed else plots.PALETTE[3])
+        score = float(response[win_row, win_col])
+        which = "pinned" if pointer["pinned"] else "pointed at" if pointed else "best match"
+        set_title(ax_third, f"template | window ({win_row}, {win_col})\nscore {score:.2f}, {which}")
+        if shown["third"] != ("template", row, col, n, win_row, win_col):
+            shown["third"] = ("template", row, col, n, win_row, win_col)
+            # Patch and window side by side, one blank column apart, in the input's greys.
+            pair = np.full((n, 2 * n + 1), np.nan)
+            pair[:, :n] = image[row : row + n, col : col + n]
+            pair[:, n + 1 :] = image[win_row : win_row + n, win_col : win_col + n]
+            third_image.set_data(pair)
+            third_image.set_cmap(grey_on_white)
+            half = 1.5 * n / (2 * n + 1)  # square pixels in the panel's 3-wide box
+            third_image.set_extent((-0.5, 2.5, 1 + half, 1 - half))
             third_image.set_clim(0.0, 1.0)
             for text in kernel_text:
                 text.set_text("")
-        return {"mode": "template", "response": response, "best": (best_row, best_col)}
+        hint.value = _hint_html(
+            "template", pointer["pinned"], (win_row, win_col) if pointed else None, pointer_ready
+        )
+        return {
+            "mode": "template",
+            "response": response,
+            "best": (best_row, best_col),
+            "window": (win_row, win_col),
+            "pinned": pointer["pinned"],
+        }
 
     def code():
         values = {name: c.value for name, c in controls.items()}
         if values["mode"] == "template matching":
+            window = pointer["window"]  # the window set beside the patch, if not the best
+            compared = f", probe=({window[0]}, {window[1]})" if window is not None else ""
             return (
                 "from nnlab.explore import convolution_explorer\n"
                 f"convolution_explorer(mode='template matching', "
-                f"patch=({values['top']}, {values['left']}, {values['size']}))"
+                f"patch=({values['top']}, {values['left']}, {values['size']}){compared})"
             )
         named = (
             f"kernel={values['kernel']!r}"
@@ -339,9 +421,37 @@ def convolution_explorer(
         controls,
         view,
         update,
-        extra=[cell_grid, products_table],
+        extra=[cell_grid, hint, products_table],
         code=code,
     )
+
+    def on_pointer(event):
+        """An ipyevents event on the map panel: hover probes, a click pins or releases.
+
+        event: dict with "type" ("mousemove" or "click") and "dataX", "dataY", the point on
+        the map's PNG in its own pixels. A point off the map changes nothing.
+        """
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind not in ("mousemove", "click"):
+            return
+        cell = cell_under_pointer(feature, event.get("dataX"), event.get("dataY"))
+        if cell is None or (kind == "mousemove" and pointer["pinned"]):
+            return
+        if kind == "click":
+            pointer["pinned"] = not pointer["pinned"]
+        if mode_control.value == "kernel":
+            if kind == "mousemove" and cell == (row_probe.value, col_probe.value):
+                return  # still over the same output pixel
+            with explorer.hold_updates():  # both sliders, one redraw
+                row_probe.value, col_probe.value = cell
+            return
+        if kind == "mousemove" and cell == pointer["window"]:
+            return
+        pointer["window"] = cell
+        explorer.update()
+
+    explorer.on_pointer = on_pointer
+    explorer.pointer_events = _watch_pointer(view.images[1], on_pointer)
 
     def on_preset(change):
         if explorer._holding:  # set by on_cell, which redraws itself
@@ -366,6 +476,81 @@ def convolution_explorer(
     for cell in cells:
         cell.observe(on_cell, names="value")
     return explorer
+
+
+def _map_extent(image, size):
+    """imshow extent of a map of size x size windows: each output pixel drawn centred on its
+    window's centre, in the input image's pixel coordinates (so the two share axes)."""
+    height, width = np.shape(image)
+    first = (size - 1) / 2 - 0.5  # left/top edge of output pixel 0
+    return (first, first + width - size + 1, first + height - size + 1, first)
+
+
+def _set_edge_colour(artist, colour) -> None:
+    """Edge colour of a Rectangle or a marker, set only if it changes (a set redraws)."""
+    from matplotlib.colors import same_color
+
+    if hasattr(artist, "get_markeredgecolor"):
+        if not same_color(artist.get_markeredgecolor(), colour):
+            artist.set_markeredgecolor(colour)
+    elif not same_color(artist.get_edgecolor(), colour):
+        artist.set_edgecolor(colour)
+
+
+def _pointer_events_available() -> bool:
+    try:
+        import ipyevents  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _watch_pointer(map_image, handler):
+    """ipyevents listeners on the map's Image widget: pointer moves (throttled) and clicks.
+
+    Returns the Event widgets (empty without ipyevents: the sliders still probe).
+    """
+    try:
+        from ipyevents import Event
+    except ImportError:
+        return []
+    hover = Event(
+        source=map_image,
+        watched_events=["mousemove"],
+        throttle_or_debounce="throttle",
+        wait=HOVER_THROTTLE_MS,
+    )
+    click = Event(source=map_image, watched_events=["click"])
+    for listener in (hover, click):
+        listener.on_dom_event(handler)
+    return [hover, click]
+
+
+def _hint_html(mode, pinned, cell, pointer_ready) -> str:
+    """One line under the controls saying what the pointer does now."""
+    if not pointer_ready:
+        text = (
+            "Move the output pixel sliders to probe the map (pointing at it needs the "
+            "ipyevents package)."
+            if mode == "kernel"
+            else "The third panel compares the template with its best match."
+        )
+    elif mode == "kernel" and pinned:
+        text = (
+            f"Probe pinned at output pixel {cell}: read its products below; "
+            "click the feature map again to release it."
+        )
+    elif mode == "kernel":
+        text = (
+            "Point at the feature map to probe an output pixel (its window is boxed on the "
+            "input); click to pin the probe there."
+        )
+    elif pinned:
+        text = f"Window {cell} pinned beside the template: click the map again to release it."
+    else:
+        text = "Point at the match map to set that window beside the template; click to pin it."
+    crosshair = "<style>.nnlab-pointable{cursor:crosshair}</style>" if pointer_ready else ""
+    return f"{crosshair}<div style='font-size:13px;color:#444'>{html.escape(text)}</div>"
 
 
 def _products_html(weights, window, row, col, total, limit) -> str:
