@@ -58,6 +58,7 @@ STYLE = {
     "legend.fontsize": 8.0,
     "legend.title_fontsize": 8.0,
     "figure.titlesize": 10.0,
+    "text.hinting": "no_hinting",
 }
 # Stale panels are greyed while a slow computation runs; the class is removed on render.
 _STYLE_SHEET = (

@@ -189,7 +189,7 @@ def _single(lambdas, alpha, beta, steps, x0, kappa):
     ax_path.set_ylim(-bound, bound)
     ax_path.set_xlabel("$x_1$ (flat, $\\lambda_{min}$)")
     ax_path.set_ylabel("$x_2$ (steep, $\\lambda_{max}$)")
-    view.dynamic(ax_path.title)
+    # ax_path.title changes with κ only, which redraws the background: it is static.
 
     # Loss split per eigendirection: f(x_k) = 1/2 λ1 x1² + 1/2 λ2 x2².
     plots.log_scale(ax_loss, "y")
