@@ -12,9 +12,9 @@ browser open) and at 1920x1080 check, from the rendered page:
       has no horizontal scroll;
   following the hand (at DPR 1): each explorer's first render (run cell -> all panels shown),
       the time from a click along a slider to the changed panel decoded (timed in the page),
-      and the new pictures per second during a mouse drag, against the targets (first
-      render <= 1 s, median <= 50 ms, 95th percentile <= 150 ms, >= 10 fps); the test fails
-      past those with a margin for machine noise (FAIL_* below).
+      and the new pictures per second while the mouse drags the slider at an even speed,
+      one event per display frame; the test fails past the targets (first render <= 1 s,
+      median <= 50 ms, 95th percentile <= 150 ms, >= 10 fps; a slow drag is repeated once).
 
 Screenshots of every explorer in every configuration, and a table of the timings, go to
 test-artifacts/browser/ (git-ignored; CI keeps it). The server and its kernels are always
@@ -76,14 +76,13 @@ TARGET_MEDIAN_MS = 50.0
 TARGET_P95_MS = 150.0
 TARGET_FIRST_RENDER_S = 1.0
 TARGET_DRAG_FPS = 10.0
-# What the test fails on: the targets with room for a shared 2-core machine's noise (a quiet
-# run measures a 41-45 ms median, 94-104 ms p95, <= 0.7 s first renders and 7.8-30 fps, the
-# race being the slowest to drag). A regression well past the targets still fails here; the
-# table says where a run stands against the targets themselves.
+# The slider timings are asserted against the targets themselves (a quiet 2-core machine
+# measures a 37-38 ms median, 72-83 ms p95, <= 0.66 s first renders and >= 10.6 fps). One
+# drag can be slowed by another process; a drag below the target is repeated once, and
+# fails only if both are slow. The pointer test, whose moves are timed one by one, fails
+# past FAIL_MEDIAN_MS (a quiet run measures 45-46 ms).
 FAIL_MEDIAN_MS = 1.5 * TARGET_MEDIAN_MS
-FAIL_P95_MS = 1.5 * TARGET_P95_MS
-FAIL_FIRST_RENDER_S = 1.5 * TARGET_FIRST_RENDER_S
-FAIL_DRAG_FPS = 0.6 * TARGET_DRAG_FPS
+DRAG_ATTEMPTS = 2
 INPUT_STEPS = 6
 DRAG_SECONDS = 1.2
 # Console messages that are not errors of ours, each with the reason it is harmless.
@@ -627,6 +626,10 @@ def test_explorers_are_legible_and_follow_the_hand(lab, front_end):
                                 key = (viewport, name)
                                 latencies[key] = _latencies(page, cell, INPUT_STEPS)
                                 fps[key] = _drag_fps(page, cell)
+                                for _attempt in range(1, DRAG_ATTEMPTS):
+                                    if fps[key] >= TARGET_DRAG_FPS:
+                                        break
+                                    fps[key] = max(fps[key], _drag_fps(page, cell))
                 except Exception:
                     page.screenshot(path=str(ARTIFACTS / f"failure-{front_end}-{dpr}x.png"))
                     raise
@@ -640,12 +643,12 @@ def test_explorers_are_legible_and_follow_the_hand(lab, front_end):
     all_latencies = [t for values in latencies.values() for t in values]
     median, p95 = statistics.median(all_latencies), _percentile(all_latencies, 0.95)
     _assert_console_clean(console_errors, front_end)
-    assert median <= FAIL_MEDIAN_MS, f"median input->picture {median:.0f} ms"
-    assert p95 <= FAIL_P95_MS, f"95th percentile input->picture {p95:.0f} ms"
-    slow = {n: s for n, s in first_render.items() if s > FAIL_FIRST_RENDER_S}
-    assert not slow, f"first render over {FAIL_FIRST_RENDER_S} s: {slow}"
-    jerky = {k: f for k, f in fps.items() if f < FAIL_DRAG_FPS}
-    assert not jerky, f"drags below {FAIL_DRAG_FPS} fps: {jerky}"
+    assert median <= TARGET_MEDIAN_MS, f"median input->picture {median:.0f} ms"
+    assert p95 <= TARGET_P95_MS, f"95th percentile input->picture {p95:.0f} ms"
+    slow = {n: s for n, s in first_render.items() if s > TARGET_FIRST_RENDER_S}
+    assert not slow, f"first render over {TARGET_FIRST_RENDER_S} s: {slow}"
+    jerky = {k: f for k, f in fps.items() if f < TARGET_DRAG_FPS}
+    assert not jerky, f"drags below {TARGET_DRAG_FPS} fps (twice): {jerky}"
 
 
 PANEL_SOURCES_JS = "(cell) => [...cell.querySelectorAll('.nnlab-panels img')].map(i => i.src)"
@@ -716,10 +719,12 @@ def test_lecture_explorers_work_in_jupyterlab(lab):
     _assert_console_clean(console_errors)
 
 
-# The convolution explorer's map (second panel) and its probe readouts, for the pointer test.
+# The convolution explorer's map (second panel; its top layer, which receives the pointer)
+# and its probe readouts, for the pointer test.
+MAP_SELECTOR = ".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child"
 MAP_IMAGE_JS = """
 (cell) => {
-  const img = cell.querySelectorAll(".nnlab-panels img")[1];
+  const img = cell.querySelector(".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child");
   const box = img.getBoundingClientRect();
   return {x: box.x, y: box.y, width: img.width, height: img.height,
           naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, src: img.src};
@@ -743,7 +748,7 @@ PROBE_READOUT_JS = """
 # Time from one pointer move over the map to its new picture decoded (ms), timed in the page.
 HOVER_WATCH_JS = """
 (cell) => {
-  const img = cell.querySelectorAll(".nnlab-panels img")[1];
+  const img = cell.querySelector(".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child");
   const state = {move: null, frame: null};
   window.__nnlabHover = state;
   const onMove = () => { if (state.move === null) state.move = performance.now(); };
@@ -831,13 +836,13 @@ def test_convolution_map_follows_the_mouse_and_a_click_pins_the_probe(lab, front
             page.evaluate(RUN_CELLS_JS, [*range(1, 1 + SETUP_CELLS), index])
             cell = _cells(page).nth(SETUP_CELLS + EXPLORERS.index("convolution"))
             page.wait_for_function(
-                "(cell) => cell.querySelectorAll('.nnlab-panels img').length === 3"
-                " && cell.querySelectorAll('.nnlab-panels img')[1].naturalWidth > 0",
+                "(cell) => cell.querySelectorAll('.nnlab-panel').length === 3"
+                f" && cell.querySelector('{MAP_SELECTOR}').naturalWidth > 0",
                 arg=cell.element_handle(),
                 timeout=60_000,
             )
             page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
-            cell.locator(".nnlab-panels img").nth(1).scroll_into_view_if_needed()
+            cell.locator(MAP_SELECTOR).scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             shown = cell.evaluate(MAP_IMAGE_JS)
             start = cell.evaluate(PROBE_READOUT_JS)
