@@ -10,7 +10,7 @@ script has no idle kernel to pre-train them); the remaining rounds revisit the s
 the steady state a student feels when dragging back and forth ("warm": settings seen before
 are shown from memory, except the convolution explorer's, which are redrawn).
 Columns: first render seconds; median and 95th percentile of first-visit and of warm
-updates (ms); kB sent per update (the changed panels only).
+updates (ms); kB sent per update (the changed layers only: usually just the overlays).
 The last line is a summary against the targets: warm median <= 50 ms, warm p95 <= 150 ms,
 first render <= 1 s. In the browser add the round trip (see tests/browser).
 """
@@ -83,8 +83,9 @@ def measure(build, moves, rounds):
     explorer = build()
     first_render = time.perf_counter() - start
     first, warm, sent = [], [], []
-    for image in explorer.view.images:
-        image.observe(lambda change: sent.append(len(change["new"])), names="value")
+    for layers in explorer.view.layers:  # base and overlay of every panel
+        for image in layers:
+            image.observe(lambda change: sent.append(len(change["new"])), names="value")
     for round_index in range(rounds):
         for control, values in moves:
             for value in values:
