@@ -28,6 +28,7 @@ unsafe=True, in which case the kernel runs unisolated (rlimits only) and a warni
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -373,9 +374,22 @@ def remove_stale_sandboxes(folder: str | None = None) -> list[Path]:
         pid = int(match.group(1))
         if pid == os.getpid() or _pid_running(pid):
             continue
-        shutil.rmtree(entry, ignore_errors=True)
+        _remove_tree(entry)
         removed.append(entry)
     return removed
+
+
+def _remove_tree(root: Path) -> None:
+    """rmtree that first makes sealed folders (see _seal_socket_folder) writable again."""
+    def unseal_and_retry(function, path, _error):
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            function(path)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=unseal_and_retry)
+    else:
+        shutil.rmtree(root, onerror=unseal_and_retry)
 
 
 class SandboxedKernel:
@@ -491,9 +505,28 @@ class SandboxedKernel:
                 if message["parent_header"].get("msg_id") in our_requests:
                     self._drain_shell()
                     self._drain_iopub(deadline)
+                    self._seal_socket_folder()
                     self.ready = True
                     return
         raise KernelDied(f"the kernel did not start within {timeout:.0f} s: {self.startup_log()}")
+
+    def _seal_socket_folder(self) -> None:
+        """Once the kernel has bound its sockets, it may create nothing more in their folder.
+
+        The folder is on the host disk (the grader must reach the sockets), so files made
+        there would escape the tmpfs caps. As root the folder and the connection file go
+        back to the grader's uid, which the kernel's uid cannot undo; without root the kernel
+        runs as the grader's own uid, and the read-only mode only stops it by accident.
+        """
+        if self.unsafe:
+            return
+        grader = os.getuid()
+        for path in self.conndir.iterdir():
+            if not path.is_socket():
+                os.lchown(path, grader, grader)
+                path.chmod(0o444)
+        os.lchown(self.conndir, grader, grader)
+        self.conndir.chmod(0o555)
 
     def _drain_shell(self) -> None:
         """Discard the kernel_info replies, so that they are not mistaken for later ones."""
@@ -537,7 +570,7 @@ class SandboxedKernel:
             except Exception:  # closing a dead connection may raise anything zmq has
                 pass
             self._client = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        _remove_tree(self.root)
 
     close = kill
 

@@ -216,8 +216,35 @@ def test_ready_only_once_iopub_carries_our_request():
     started = sandbox.SandboxedKernel.__new__(sandbox.SandboxedKernel)
     started._client, started.ready = LossyIopubClient(lost=2), False
     started.alive = lambda: True
+    started.unsafe = True  # no sandbox folders to seal
     started.wait_ready(timeout=10)
     assert started.ready
     # A shell reply alone did not count: it took a third request to see iopub carry one.
     assert len(started.client.requests) == 3
     assert started.client.shell.empty(), "stale kernel_info replies left for the first cell"
+
+
+@pytest.mark.slow
+def test_a_ready_kernel_can_create_nothing_in_its_socket_folder(kernel):
+    sockets_before = sorted(p.name for p in kernel.conndir.iterdir())
+    attempt = (
+        "import os\n"
+        f"folder = {str(kernel.conndir)!r}\n"
+        "def path(name):\n    return os.path.join(folder, name)\n"
+        "for name, action in [('new', lambda: open(path('flood'), 'w')),\n"
+        "                     ('chmod', lambda: os.chmod(folder, 0o777)),\n"
+        "                     ('config', lambda: open(path('kernel.json'), 'a'))]:\n"
+        "    try:\n"
+        "        action()\n"
+        "        print(name, 'allowed')\n"
+        "    except OSError as error:\n"
+        "        print(name, type(error).__name__)\n"
+    )
+    report = run(kernel, attempt)
+    if os.geteuid() == 0:  # the kernel runs as a uid of its own: every attempt is refused
+        assert report.split() == ["new", "PermissionError", "chmod", "PermissionError",
+                                  "config", "PermissionError"], report
+    else:  # same uid: the folder is read-only, though the owner could chmod it back
+        assert report.split()[:2] == ["new", "PermissionError"], report
+    assert sorted(p.name for p in kernel.conndir.iterdir()) == sockets_before
+    assert run(kernel, "print(6 * 7)").strip() == "42"  # the sockets still work
