@@ -678,6 +678,26 @@ def test_race_lines_differ_by_colour_and_dash():
 
 
 # ---------------------------------------------------------------- capacity
+def test_learning_curves_mark_the_stop_at_its_step_and_clip_only_the_display():
+    from nnlab.explore._curves import LearningCurves
+    from nnlab.explore._view import FigureView
+
+    view = FigureView(panels=1)
+    steps = np.array([1, 2, 3, 4, 5])
+    curves = LearningCurves(view, view.axes[0], steps, "epoch", "Training", clip=(1e-3, 10))
+    val = np.array([50.0, 4.0, 2.0, 3.0, 5.0])  # minimum at index 2, then it rises
+    assert curves.show(np.full(5, 1e-6), val) == 2
+    assert curves.stop_marker.get_visible()
+    assert list(curves.stop_marker.get_xdata()) == [3]
+    assert list(curves.stop_line.get_xdata()) == [3, 3]
+    assert "epoch 3: stop there" in view.axes[0].get_title()
+    np.testing.assert_array_equal(curves.val.get_ydata(), [10.0, 4.0, 2.0, 3.0, 5.0])
+    np.testing.assert_array_equal(curves.train.get_ydata(), np.full(5, 1e-3))
+    assert curves.show(np.ones(5), np.array([5.0, 4.0, 3.0, 2.0, 1.0])) is None
+    assert not curves.stop_marker.get_visible() and not curves.stop_line.get_visible()
+    assert "never rises" in view.axes[0].get_title()
+
+
 def test_early_stop_only_where_validation_rises():
     assert capacity.early_stop([3.0, 2.0, 1.0, 0.9]) is None
     assert capacity.early_stop([3.0, 1.0, 1.005]) is None  # within tolerance: no real rise

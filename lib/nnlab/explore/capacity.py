@@ -10,8 +10,8 @@ Contract (polynomial mode; x are scalars, arrays (N,)):
       errors of plain gradient descent from w = 0 with step 1/L on the objective above,
       evaluated after each count in ``iterations`` (K,) via the exact closed form
       w_k = w* + (I - eta H)^k (w_0 - w*) in H's eigenbasis, so 10^5 steps cost nothing.
-  early_stop(val, tolerance=0.01) -> index of the validation minimum if validation error
-      rises after it by more than ``tolerance`` (relative), else None (nothing to stop).
+  early_stop(val, tolerance=0.01): from ._curves (the training-curve panel both capacity
+      modes share), re-exported here.
   capacity_explorer(mode="polynomial" | "network", degree, l2, hidden) -> Explorer widget.
 """
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._curves import LearningCurves
+from ._curves import early_stop as early_stop  # part of this module's contract
 from ._view import Explorer, FigureView, autograding, placeholder, styled
 
 # Every step changes the picture: 1e-4 tames degree 15, 0.3 underfits every degree.
@@ -74,14 +76,6 @@ def gd_curves(x_tr, y_tr, x_val, y_val, degree, l2, iterations, x_range=(-1.0, 1
     train = np.mean((weights @ features_tr.T - np.asarray(y_tr)[None, :]) ** 2, axis=1)
     val = np.mean((weights @ features_val.T - np.asarray(y_val)[None, :]) ** 2, axis=1)
     return train, val
-
-
-def early_stop(val, tolerance: float = 0.01):
-    """Index of the minimum of val (K,) if the error later rises by > tolerance, else None."""
-    val = np.asarray(val, dtype=float)
-    best = int(np.argmin(val))
-    rises = np.max(val[best:]) > val[best] * (1.0 + tolerance)
-    return best if rises else None
 
 
 def _polynomial_data(n_train, n_val, noise, rng):
@@ -194,25 +188,7 @@ def capacity_explorer(
     ax_err.set_ylabel("mean squared error (log)")
     ax_err.legend(loc="upper left")
 
-    curve_train = view.dynamic(
-        *ax_curve.plot(iterations, iterations * 0 + 1, color=plots.TRAIN_COLOR, label="train")
-    )
-    curve_val = view.dynamic(
-        *ax_curve.plot(
-            iterations, iterations * 0 + 1, "--", color=plots.VAL_COLOR, label="validation"
-        )
-    )
-    stop_marker = view.dynamic(
-        *ax_curve.plot(
-            [],
-            [],
-            "v",
-            color=plots.THEORY_COLOR,
-            markersize=9,
-            label="early stop (val. rises after)",
-        )
-    )
-    stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
+    curves = LearningCurves(view, ax_curve, iterations, "step", "Training by GD")
     plots.log_scale(ax_curve, "x")
     plots.log_scale(ax_curve, "y")
     ax_curve.set_xlim(1, iterations[-1])
@@ -221,8 +197,6 @@ def capacity_explorer(
     )
     ax_curve.set_xlabel("gradient-descent step (log)")
     ax_curve.set_ylabel("mean squared error (log)")
-    view.dynamic(ax_curve.title)
-    ax_curve.legend(loc="lower left")
 
     controls = {
         "degree": widgets.IntSlider(value=degree, min=0, max=max_degree, description="degree"),
@@ -247,19 +221,7 @@ def capacity_explorer(
                 x_tr, y_tr, x_val, y_val, degree, l2, iterations, x_range
             )
         gd_train, gd_val = curve_cache[degree, l2]
-        best = early_stop(gd_val)
-        curve_train.set_ydata(gd_train)
-        curve_val.set_ydata(gd_val)
-        stop_marker.set_visible(best is not None)
-        stop_line.set_visible(best is not None)
-        if best is None:
-            ax_curve.set_title("Training by GD: validation never rises\n(no early stop needed)")
-        else:
-            stop_marker.set_data([iterations[best]], [gd_val[best]])
-            stop_line.set_xdata([iterations[best]] * 2)
-            ax_curve.set_title(
-                f"Training by GD: validation rises after\nstep {int(iterations[best])}: stop there"
-            )
+        best = curves.show(gd_train, gd_val)
         return {
             "train_error": train,
             "val_error": val,

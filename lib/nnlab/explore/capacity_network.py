@@ -68,7 +68,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
 
     from nnlab import plots
 
-    from .capacity import early_stop
+    from ._curves import LearningCurves
 
     data = make_data(seed)
     X_tr, y_tr, X_val, y_val = data
@@ -106,30 +106,12 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
     ax_err.legend(loc="lower left")
 
     epoch_axis = np.arange(1, epochs + 1)
-    curve_train = view.dynamic(
-        *ax_curve.plot(epoch_axis, np.ones(epochs), color=plots.TRAIN_COLOR, label="train")
-    )
-    curve_val = view.dynamic(
-        *ax_curve.plot(epoch_axis, np.ones(epochs), "--", color=plots.VAL_COLOR, label="validation")
-    )
-    stop_marker = view.dynamic(
-        *ax_curve.plot(
-            [],
-            [],
-            "v",
-            color=plots.THEORY_COLOR,
-            markersize=9,
-            label="early stop (val. rises after)",
-        )
-    )
-    stop_line = view.dynamic(ax_curve.axvline(1, color=plots.THEORY_COLOR, linestyle=":"))
+    curves = LearningCurves(view, ax_curve, epoch_axis, "epoch", "Training", clip=(1e-3, 10))
     plots.log_scale(ax_curve, "y")
     ax_curve.set_ylim(1e-3, 10)
     ax_curve.set_xlim(1, epochs)
     ax_curve.set_xlabel("epoch")
     ax_curve.set_ylabel("cross-entropy loss (log)")
-    ax_curve.legend(loc="lower left")
-    view.dynamic(ax_curve.title)
 
     controls = {
         "hidden": widgets.SelectionSlider(
@@ -151,17 +133,7 @@ def network_capacity_explorer(seed: int = 0, epochs: int = 200, hidden: int = 8,
         ax_boundary.set_title(
             f"{hidden} hidden units, λ = {l2:g}\nval error {1 - run['val_acc'][-1]:.2f}"
         )
-        curve_train.set_ydata(np.clip(run["train_loss"], 1e-3, 10))
-        curve_val.set_ydata(np.clip(run["val_loss"], 1e-3, 10))
-        best = early_stop(run["val_loss"])
-        stop_marker.set_visible(best is not None)
-        stop_line.set_visible(best is not None)
-        if best is None:
-            ax_curve.set_title("Training: validation never rises\n(no early stop needed)")
-        else:
-            stop_marker.set_data([best + 1], [np.clip(run["val_loss"][best], 1e-3, 10)])
-            stop_line.set_xdata([best + 1, best + 1])
-            ax_curve.set_title(f"Training: validation rises after\nepoch {best + 1}: stop there")
+        best = curves.show(run["train_loss"], run["val_loss"])
         return {"run": run, "row": row, "early_stop": best}
 
     return Explorer(
