@@ -8,7 +8,9 @@ compute + redraw + PNG encode of the panels that changed). The first round is th
 visit" (every setting new: computed and drawn; a dropout p or a network size trains, since a
 script has no idle kernel to pre-train them); the remaining rounds revisit the same settings,
 the steady state a student feels when dragging back and forth ("warm": settings seen before
-are shown from memory, except the convolution explorer's, which are redrawn).
+are shown from memory, except the convolution explorer's, which are redrawn). The last row
+hovers the convolution map instead: each update is one ipyevents mouse-move event handed to
+the explorer, as the pointer over the map sends them.
 Columns: first render seconds; median and 95th percentile of first-visit and of warm
 updates (ms); kB sent per update (the changed layers only: usually just the overlays).
 The last line is a summary against the targets: warm median <= 50 ms, warm p95 <= 150 ms,
@@ -70,7 +72,30 @@ def cases():
                 ("mode", ["template matching", "kernel"]),
             ],
         ),
+        "convolution_explorer(), pointer over the map": (
+            explore.convolution_explorer,
+            [(POINTER, _map_points)],
+        ),
     }
+
+
+# A move whose "control" is POINTER sends the explorer's on_pointer the ipyevents events
+# that ``values(explorer)`` lists, one hover per event, as a mouse over the map does.
+POINTER = object()
+
+
+def _map_points(explorer, count=10):
+    """Mouse-move events over ``count`` map pixels along the diagonal, in PNG pixels."""
+    feature = explorer.view.axes[1].images[0]
+    figure = feature.get_figure(root=True)
+    left, _right, _bottom, top = feature.get_extent()
+    rows, cols = feature.get_array().shape
+    events = []
+    for k in range(count):
+        row, col = (k + 1) * rows // (count + 2), (k + 1) * cols // (count + 2)
+        x, y = feature.axes.transData.transform((left + col + 0.5, top + row + 0.5))
+        events.append({"type": "mousemove", "dataX": x, "dataY": figure.bbox.height - y})
+    return events
 
 
 def p95(values):
@@ -88,9 +113,13 @@ def measure(build, moves, rounds):
             image.observe(lambda change: sent.append(len(change["new"])), names="value")
     for round_index in range(rounds):
         for control, values in moves:
-            for value in values:
+            pointer = control is POINTER
+            for value in values(explorer) if pointer else values:
                 start = time.perf_counter()
-                explorer.controls[control].value = value
+                if pointer:
+                    explorer.on_pointer(value)
+                else:
+                    explorer.controls[control].value = value
                 elapsed = (time.perf_counter() - start) * 1000
                 (first if round_index == 0 else warm).append(elapsed)
     updates = len(first) + len(warm)
