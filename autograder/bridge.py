@@ -115,6 +115,16 @@ def decode_reply(text: str, max_bytes: int = MAX_REPLY_BYTES):
     return _decode(raw["ok"], 0, budget)
 
 
+def _decode_items(tag, body, depth, budget) -> list:
+    """The members of a list-like node (L, T, E, F), each counted against the budget."""
+    if type(body) is not list:
+        raise BridgeError(f"{tag} body must be a list")
+    budget[0] -= len(body)
+    if budget[0] < 0:
+        raise BridgeError("reply has too many elements")
+    return [_decode(item, depth + 1, budget) for item in body]
+
+
 def _decode(node, depth: int, budget: list[int]):
     if depth > MAX_DEPTH:
         raise BridgeError("reply is nested too deeply")
@@ -129,12 +139,7 @@ def _decode(node, depth: int, budget: list[int]):
         raise BridgeError(f"unexpected JSON node of type {type(node).__name__}")
     ((tag, body),) = node.items()
     if tag in ("L", "T"):
-        if type(body) is not list:
-            raise BridgeError(f"{tag} body must be a list")
-        budget[0] -= len(body)
-        if budget[0] < 0:
-            raise BridgeError("reply has too many elements")
-        items = [_decode(item, depth + 1, budget) for item in body]
+        items = _decode_items(tag, body, depth, budget)
         return items if tag == "L" else tuple(items)
     if tag == "D":
         if type(body) is not list:
@@ -151,12 +156,7 @@ def _decode(node, depth: int, budget: list[int]):
             out[key] = _decode(pair[1], depth + 1, budget)
         return out
     if tag in ("E", "F"):
-        if type(body) is not list:
-            raise BridgeError(f"{tag} body must be a list")
-        budget[0] -= len(body)
-        if budget[0] < 0:
-            raise BridgeError("reply has too many elements")
-        items = [_decode(item, depth + 1, budget) for item in body]
+        items = _decode_items(tag, body, depth, budget)
         try:
             return set(items) if tag == "E" else frozenset(items)
         except TypeError:
