@@ -5,11 +5,9 @@ No notebook is executed here; these tests only sort files, so they are fast.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import nbformat
@@ -18,35 +16,21 @@ import pytest
 from autograder.cli import main
 from autograder.importer import import_submissions, read_roster
 from tests.course_fixture import source_notebook
+from tests.support.downloads import marked_notebook, write_roster, write_source_root, zip_bytes
 
 ASSIGNMENT = "fx"
 
 
 @pytest.fixture
 def source_root(tmp_path) -> Path:
-    root = tmp_path / "solutions"
-    (root / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(source_notebook(), root / ASSIGNMENT / "fx.ipynb")
-    return root
+    return write_source_root(tmp_path, ASSIGNMENT, "fx")
 
 
-@functools.cache
-def notebook_bytes(marker: str) -> bytes:
-    """A valid notebook whose bytes differ per `marker`, so files can be told apart."""
-    nb = source_notebook()
-    nb.cells[0].source += f"\n\n{marker}"
-    return nbformat.writes(nb).encode("utf-8")
+notebook_bytes = marked_notebook
 
 
 def lms_zip(path: Path, files: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return path
-
-
-def write_roster(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(zip_bytes(files))
     return path
 
 

@@ -7,7 +7,6 @@ files, so they are fast.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -20,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder.importer import import_submissions
-from tests.course_fixture import source_notebook
+from tests.support.downloads import marked_notebook, write_roster, write_source_root, zip_bytes
 
 ASSIGNMENT = "01-gradient-descent"
 NOTEBOOK = "gradient-descent"
@@ -28,26 +27,10 @@ NOTEBOOK = "gradient-descent"
 
 @pytest.fixture
 def source_root(tmp_path) -> Path:
-    root = tmp_path / "solutions"
-    (root / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(source_notebook(), root / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    return root
+    return write_source_root(tmp_path, ASSIGNMENT, NOTEBOOK)
 
 
-@functools.cache
-def notebook(marker: str) -> bytes:
-    """A valid notebook whose bytes differ per `marker`, so files can be told apart."""
-    nb = source_notebook()
-    nb.cells[0].source += f"\n\n{marker}"
-    return nbformat.writes(nb).encode("utf-8")
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+notebook = marked_notebook
 
 
 def download(tmp_path: Path, files: dict[str, bytes], name: str = "download.zip") -> Path:
@@ -57,9 +40,7 @@ def download(tmp_path: Path, files: dict[str, bytes], name: str = "download.zip"
 
 
 def roster_file(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "roster.csv"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_roster(tmp_path / "roster.csv", text)
 
 
 def run_import(source_root, source, submissions, roster=None):
