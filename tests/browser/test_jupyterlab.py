@@ -727,12 +727,12 @@ def test_lecture_explorers_work_in_jupyterlab(lab):
 MAP_SELECTOR = ".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child"
 MAP_IMAGE_JS = """
 (cell) => {
-  const img = cell.querySelector(".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child");
+  const img = cell.querySelector("MAP_SELECTOR");
   const box = img.getBoundingClientRect();
   return {x: box.x, y: box.y, width: img.width, height: img.height,
           naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, src: img.src};
 }
-"""
+""".replace("MAP_SELECTOR", MAP_SELECTOR)
 PROBE_READOUT_JS = """
 (cell) => {
   const value = (label) => {
@@ -751,7 +751,7 @@ PROBE_READOUT_JS = """
 # Time from one pointer move over the map to its new picture decoded (ms), timed in the page.
 HOVER_WATCH_JS = """
 (cell) => {
-  const img = cell.querySelector(".nnlab-panels > .nnlab-panel:nth-child(2) > img:last-child");
+  const img = cell.querySelector("MAP_SELECTOR");
   const state = {move: null, frame: null};
   window.__nnlabHover = state;
   const onMove = () => { if (state.move === null) state.move = performance.now(); };
@@ -765,7 +765,7 @@ HOVER_WATCH_JS = """
   state.stop = () => { document.removeEventListener("mousemove", onMove, true);
                        state.observer.disconnect(); };
 }
-"""
+""".replace("MAP_SELECTOR", MAP_SELECTOR)
 HOVER_DONE_JS = "() => window.__nnlabHover.frame !== null"
 HOVER_STOP_JS = """
 () => { const s = window.__nnlabHover; s.stop(); return s.frame - s.move; }
